@@ -1,0 +1,135 @@
+//! A local, stateful stand-in for Google's OAuth 2.0 authorization server,
+//! userinfo, token revocation and Gmail v1 endpoints, for offline tests and
+//! the `mailgrant demo` command.
+//!
+//! Paths are Google's paths, so a client only changes the host. Behaviour
+//! follows the project's reference (`shared/reference/google-behaviour.md`,
+//! cited as "reference §n") and the Gmail discovery document. Test controls
+//! live under `/emulator/`. The emulator shares no types with the client.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use google_emulator::{Emulator, EmulatorConfig};
+//! let emulator = Emulator::new(EmulatorConfig::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! axum::serve(listener, emulator.router()).await
+//! # }
+//! ```
+
+mod authorize;
+mod bearer;
+mod client_auth;
+mod config;
+mod control;
+mod faults;
+mod gmail;
+mod id_token;
+mod ids;
+mod mailbox;
+mod mime;
+mod reply;
+mod revoke;
+mod scopes;
+mod search;
+mod state;
+mod token;
+mod userinfo;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+pub use config::{ClientRegistration, EmulatorConfig, UserSeed};
+use faults::Endpoint;
+use state::{EmulatorState, Shared, lock};
+
+/// The emulator: cheap to clone, all clones share one state.
+#[derive(Clone)]
+pub struct Emulator {
+    shared: Shared,
+}
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig) -> Self {
+        Self {
+            shared: Arc::new(Mutex::new(EmulatorState::new(config))),
+        }
+    }
+
+    /// Every route, Google's and the `/emulator/` controls, state included.
+    pub fn router(&self) -> Router {
+        let faulty = |endpoint: Endpoint| {
+            middleware::from_fn_with_state((self.shared.clone(), endpoint), faults::middleware)
+        };
+        let token = Router::new()
+            .route("/token", post(token::token))
+            .route_layer(faulty(Endpoint::Token));
+        let revoke = Router::new()
+            .route("/revoke", post(revoke::revoke).get(revoke::get_not_found))
+            .route_layer(faulty(Endpoint::Revoke));
+        let userinfo = Router::new()
+            .route("/oauth2/v2/userinfo", get(userinfo::v2))
+            .route("/v1/userinfo", get(userinfo::oidc))
+            .route_layer(faulty(Endpoint::Userinfo));
+        let gmail = gmail::routes().route_layer(faulty(Endpoint::Gmail));
+        Router::new()
+            .route("/o/oauth2/v2/auth", get(authorize::authorize))
+            .route("/o/oauth2/auth", get(authorize::authorize))
+            .route("/o/oauth2/v2/auth/decision", post(authorize::decision))
+            // Where client_secrets.json points for certificates; ID tokens
+            // here are not verifiably signed, so there are none.
+            .route("/oauth2/v1/certs", get(|| async { axum::Json(json!({})) }))
+            .merge(token)
+            .merge(revoke)
+            .merge(userinfo)
+            .merge(gmail)
+            .merge(control::routes())
+            .layer(middleware::from_fn(trace))
+            .with_state(self.shared.clone())
+    }
+
+    /// Adds a client, or replaces the one with the same id.
+    pub fn register_client(&self, client: ClientRegistration) {
+        lock(&self.shared)
+            .clients
+            .insert(client.client_id.clone(), client);
+    }
+
+    /// Adds a user with a generated mailbox and returns their id; for an
+    /// email already known, returns that user's id and changes nothing.
+    pub fn add_user(&self, seed: UserSeed) -> String {
+        lock(&self.shared).add_user(seed).0
+    }
+
+    /// The client_secrets.json Google's console would give for `client`,
+    /// with its endpoints at `base_url` (e.g. "http://127.0.0.1:9000").
+    pub fn client_secrets_json(base_url: &str, client: &ClientRegistration) -> Value {
+        let base = base_url.trim_end_matches('/');
+        json!({
+            "web": {
+                "client_id": client.client_id,
+                "project_id": "mailgrant-emulator",
+                "auth_uri": format!("{base}/o/oauth2/auth"),
+                "token_uri": format!("{base}/token"),
+                "auth_provider_x509_cert_url": format!("{base}/oauth2/v1/certs"),
+                "client_secret": client.client_secret,
+                "redirect_uris": client.redirect_uris,
+            }
+        })
+    }
+}
+
+/// Logs method and path only: query strings and bodies carry codes and
+/// tokens.
+async fn trace(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "google-emulator");
+    response
+}

@@ -1,0 +1,171 @@
+//! One generated message at a time: who writes, about what, in which
+//! thread, with which labels. Called oldest first by `Mailbox::generate`.
+
+use super::corpus::{self, CORRESPONDENTS, Content, Correspondent};
+use super::date;
+use super::rng::SeededRng;
+use super::{Address, Attachment, FIRST_HISTORY_ID, Message};
+
+/// How many recent conversations a new message may reply to.
+const OPEN_THREADS: usize = 6;
+
+/// A conversation still open to replies.
+pub struct ThreadState {
+    id: String,
+    subject: String,
+    correspondent: usize,
+    references: Vec<String>,
+}
+
+pub fn next_message(
+    rng: &mut SeededRng,
+    owner: &Address,
+    threads: &mut Vec<ThreadState>,
+    id: String,
+    index: usize,
+    time: i64,
+    recent: bool,
+) -> Message {
+    let owner_first = corpus::first_name(&owner.name).to_owned();
+    // About a third of messages continue one of the open conversations.
+    let reply_to = (!threads.is_empty() && rng.chance(0.35)).then(|| rng.below(threads.len()));
+    let (correspondent_index, thread_id, subject, references) = match reply_to {
+        Some(t) => {
+            let thread = &threads[t];
+            let subject = format!("Re: {}", thread.subject);
+            (
+                thread.correspondent,
+                thread.id.clone(),
+                subject,
+                thread.references.clone(),
+            )
+        }
+        None => {
+            let people = CORRESPONDENTS.len();
+            let c = if rng.chance(0.7) {
+                rng.below(10.min(people))
+            } else {
+                rng.below(people)
+            };
+            (c, id.clone(), String::new(), Vec::new())
+        }
+    };
+    let correspondent: &Correspondent = &CORRESPONDENTS[correspondent_index];
+    let them = Address {
+        name: correspondent.name.to_owned(),
+        email: correspondent.email.to_owned(),
+    };
+    let sent = !correspondent.automated && rng.chance(0.2);
+    let (from, to) = if sent {
+        (owner.clone(), them.clone())
+    } else {
+        (them.clone(), owner.clone())
+    };
+    let content = if correspondent.automated {
+        corpus::automated(rng, correspondent, &owner_first)
+    } else {
+        let body = corpus::person_body(
+            rng,
+            corpus::first_name(&from.name),
+            corpus::first_name(&to.name),
+        );
+        let html = rng.chance(0.4).then(|| corpus::html_of(&body));
+        let subject = if subject.is_empty() {
+            corpus::person_subject(rng)
+        } else {
+            subject.clone()
+        };
+        Content {
+            subject,
+            text: body,
+            html,
+        }
+    };
+    let subject = if subject.is_empty() {
+        content.subject.clone()
+    } else {
+        subject
+    };
+
+    let mut label_ids = Vec::new();
+    if sent {
+        label_ids.push("SENT".to_owned());
+    } else {
+        label_ids.push("INBOX".to_owned());
+        label_ids.push(correspondent.category.to_owned());
+        if rng.chance(if recent { 0.5 } else { 0.05 }) {
+            label_ids.push("UNREAD".to_owned());
+        }
+        if !correspondent.automated && rng.chance(0.3) {
+            label_ids.push("IMPORTANT".to_owned());
+        }
+    }
+    if rng.chance(0.07) {
+        label_ids.push("STARRED".to_owned());
+    }
+    let attachment = (rng.chance(0.06)).then(|| attachment(rng, index));
+    let offset = if sent {
+        0
+    } else {
+        correspondent.offset_minutes
+    };
+    let message_id_header = format!(
+        "<emu.{id}@mail.{}>",
+        from.email.split('@').nth(1).unwrap_or("example.com")
+    );
+
+    // Keep the thread open for replies; only the last few stay open.
+    let mut thread_refs = references.clone();
+    thread_refs.push(message_id_header.clone());
+    match reply_to {
+        Some(t) => threads[t].references = thread_refs,
+        None if !correspondent.automated => threads.push(ThreadState {
+            id: thread_id.clone(),
+            subject: subject.clone(),
+            correspondent: correspondent_index,
+            references: thread_refs,
+        }),
+        None => {}
+    }
+    if threads.len() > OPEN_THREADS {
+        threads.remove(0);
+    }
+
+    Message {
+        id,
+        thread_id,
+        internal_date_ms: time,
+        history_id: FIRST_HISTORY_ID + 3 * index as u64,
+        label_ids,
+        from,
+        to: vec![to],
+        subject,
+        date_header: date::rfc2822(time, offset),
+        message_id_header,
+        references,
+        text: content.text,
+        html: content.html,
+        attachment,
+    }
+}
+
+fn attachment(rng: &mut SeededRng, index: usize) -> Attachment {
+    if rng.chance(0.5) {
+        Attachment {
+            filename: format!("report-{index}.csv"),
+            mime_type: "text/csv".to_owned(),
+            data: format!(
+                "month,amount\r\njan,{}\r\nfeb,{}\r\n",
+                rng.below(900),
+                rng.below(900)
+            )
+            .into_bytes(),
+        }
+    } else {
+        Attachment {
+            filename: format!("scan-{index}.pdf"),
+            mime_type: "application/pdf".to_owned(),
+            data: format!("%PDF-1.4\n% emulator placeholder {index}\n%%EOF\n").into_bytes(),
+        }
+    }
+}

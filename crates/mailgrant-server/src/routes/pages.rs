@@ -1,0 +1,174 @@
+//! `GET /`: the connect button, or the signed-in user's messages with search and paging.
+
+use axum::extract::{Query, State};
+use axum::response::Html;
+use axum_extra::extract::PrivateCookieJar;
+use futures::future::join_all;
+use mailgrant::gmail::{ListMessages, Message, MessageFormat};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::routes::api::list_for;
+use crate::session::{self, Session};
+use crate::state::{AUTHORIZE_PATH, AppState};
+
+const PAGE_SIZE: u32 = 25;
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#202124}\
+header{display:flex;gap:1rem;align-items:center;justify-content:space-between;border-bottom:1px solid #ddd;padding-bottom:.75rem}\
+h1{font-size:1.4rem;margin:0}form.inline{display:inline}\
+.button,button{background:#1a73e8;color:#fff;border:0;border-radius:4px;padding:.5rem 1rem;text-decoration:none;cursor:pointer;font:inherit}\
+button.secondary{background:#fff;color:#1a73e8;border:1px solid #dadce0}\
+table{width:100%;border-collapse:collapse;margin-top:1rem}td{padding:.4rem .5rem;border-bottom:1px solid #eee;vertical-align:top}\
+td.from{width:14rem;font-weight:600}td.date{width:11rem;color:#5f6368;white-space:nowrap}.snippet{color:#5f6368}\
+.unread td{background:#f6f9fe}.notice{background:#e8f0fe;padding:.6rem 1rem;border-radius:4px}.error{color:#b3261e}\
+input[type=search]{width:60%;padding:.45rem;font:inherit}nav.paging{margin-top:1rem;display:flex;gap:1rem}";
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page frame around `body` (trusted HTML).
+pub fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HomeQuery {
+    q: Option<String>,
+    page_token: Option<String>,
+    notice: Option<String>,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Query(query): Query<HomeQuery>,
+) -> Html<String> {
+    let notice = match query.notice.as_deref() {
+        Some("access_denied") => "<p class=\"notice\">You did not grant access to your Gmail.</p>",
+        Some("disconnected") => {
+            "<p class=\"notice\">Disconnected: access was revoked at Google and your stored credentials were deleted.</p>"
+        }
+        _ => "",
+    };
+    let body = match session::current(&jar) {
+        None => format!(
+            "<header><h1>mailgrant</h1></header>{notice}\
+             <p>Let this app read your Gmail while you are away. You will be asked to approve read-only access.</p>\
+             <p><a class=\"button\" id=\"connect\" href=\"{AUTHORIZE_PATH}\">Connect Gmail</a></p>"
+        ),
+        Some(session) => signed_in(&state, &session, &query, notice).await,
+    };
+    Html(layout("mailgrant", &body))
+}
+
+async fn signed_in(state: &AppState, session: &Session, query: &HomeQuery, notice: &str) -> String {
+    let who = escape(session.email.as_deref().unwrap_or(&session.user_id));
+    let q = query.q.clone().unwrap_or_default();
+    let header = format!(
+        "<header><h1>mailgrant</h1><div>Signed in as <strong id=\"user\">{who}</strong> \
+         <form class=\"inline\" method=\"post\" action=\"/logout\"><button class=\"secondary\">Log out</button></form> \
+         <form class=\"inline\" method=\"post\" action=\"/disconnect\"><button class=\"secondary\">Disconnect</button></form>\
+         </div></header>{notice}\
+         <form method=\"get\" action=\"/\"><input type=\"search\" name=\"q\" value=\"{}\" placeholder=\"Search mail (Gmail operators work)\"> \
+         <button>Search</button></form>",
+        escape(&q)
+    );
+    let params = ListMessages {
+        q: query.q.clone(),
+        max_results: Some(PAGE_SIZE),
+        page_token: query.page_token.clone(),
+    };
+    let page = match list_for(state, session, &params).await {
+        Ok(page) => page,
+        Err(AppError::Reauthorize {
+            authorization_url, ..
+        }) => {
+            return format!(
+                "{header}<p class=\"error\">Your Gmail access has to be renewed.</p>\
+                 <p><a class=\"button\" id=\"reconnect\" href=\"{}\">Reconnect Gmail</a></p>",
+                escape(authorization_url.as_str())
+            );
+        }
+        Err(error) => {
+            return format!(
+                "{header}<p class=\"error\">{}</p>",
+                escape(&error.to_string())
+            );
+        }
+    };
+    let mailbox = state.0.gmail.user(&session.user_id);
+    let messages = join_all(page.messages.iter().map(|m| {
+        mailbox.get_message(&m.id, MessageFormat::Metadata, &["From", "Subject", "Date"])
+    }))
+    .await;
+    let rows: String = messages
+        .iter()
+        .zip(&page.messages)
+        .map(|(message, item)| match message {
+            Ok(message) => row(message),
+            Err(_) => format!(
+                "<tr><td colspan=\"3\" class=\"error\">message {} could not be loaded</td></tr>",
+                escape(&item.id)
+            ),
+        })
+        .collect();
+    let list = if page.messages.is_empty() {
+        "<p id=\"empty\">No messages match.</p>".to_owned()
+    } else {
+        format!(
+            "<p>About {} messages</p><table id=\"messages\">{rows}</table>",
+            page.result_size_estimate
+        )
+    };
+    let next = page
+        .next_page_token
+        .map(|token| {
+            let link = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", &q)
+                .append_pair("pageToken", &token)
+                .finish();
+            format!("<a id=\"next\" href=\"/?{link}\">Next page</a>")
+        })
+        .unwrap_or_default();
+    let first = if query.page_token.is_some() {
+        format!(
+            "<a href=\"/?q={}\">First page</a>",
+            escape(&url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>())
+        )
+    } else {
+        String::new()
+    };
+    format!("{header}{list}<nav class=\"paging\">{first}{next}</nav>")
+}
+
+fn row(message: &Message) -> String {
+    let unread = message.label_ids.iter().any(|l| l == "UNREAD");
+    format!(
+        "<tr class=\"{}\" data-id=\"{}\"><td class=\"from\">{}</td><td><div class=\"subject\">{}</div><div class=\"snippet\">{}</div></td><td class=\"date\">{}</td></tr>",
+        if unread { "unread" } else { "read" },
+        escape(&message.id),
+        escape(message.header("From").unwrap_or("")),
+        escape(message.header("Subject").unwrap_or("(no subject)")),
+        escape(&message.snippet),
+        escape(message.header("Date").unwrap_or("")),
+    )
+}

@@ -1,0 +1,115 @@
+//! The application state every handler shares, and how it is built from settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use axum_extra::extract::cookie::Key;
+use mailgrant::broker::{Broker, BrokerConfig, InProcessCoordinator};
+use mailgrant::config::{ClientSecrets, GoogleEndpoints};
+use mailgrant::crypto::Keyring;
+use mailgrant::gmail::Gmail;
+use mailgrant::oauth::OAuthClient;
+use mailgrant::store::CredentialStore;
+use url::Url;
+
+/// Path of the OAuth callback, as in Google's samples.
+pub const CALLBACK_PATH: &str = "/oauth2callback";
+/// Path that starts an authorization.
+pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
+
+/// What the server is configured with.
+pub struct Settings {
+    pub client_secrets: ClientSecrets,
+    pub endpoints: GoogleEndpoints,
+    /// The URL users reach this server at; the redirect URI is derived from it.
+    pub public_url: Url,
+    pub scopes: Vec<String>,
+    pub store: Arc<dyn CredentialStore>,
+    pub keys: Arc<Keyring>,
+    pub refresh_margin: Duration,
+}
+
+/// Everything a request may need.
+pub struct App {
+    /// Stored grants, refresh and revocation.
+    pub broker: Arc<Broker>,
+    /// Gmail calls on behalf of stored users.
+    pub gmail: Gmail,
+    /// `{public_url}/oauth2callback`, registered with Google.
+    pub redirect_uri: Url,
+    /// `{public_url}/oauth2/authorize`: where users are sent to (re)connect.
+    pub authorize_url: Url,
+    /// Encrypts the login and session cookies; derived from the token key, so
+    /// every replica with the same key reads every cookie.
+    pub cookie_key: Key,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+/// The state handed to axum.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Self {
+        state.0.cookie_key.clone()
+    }
+}
+
+/// Settings could not make an app.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Config(#[from] mailgrant::config::ConfigError),
+    #[error("public URL {0} cannot carry paths")]
+    PublicUrl(Url),
+}
+
+/// `{public_url}/oauth2callback`.
+pub fn redirect_uri(public_url: &Url) -> Result<Url, BuildError> {
+    public_url
+        .join(CALLBACK_PATH)
+        .map_err(|_| BuildError::PublicUrl(public_url.clone()))
+}
+
+impl App {
+    /// Checks the redirect URI against `client_secrets.json` and wires the parts.
+    pub fn build(settings: Settings) -> Result<Self, BuildError> {
+        let redirect_uri = redirect_uri(&settings.public_url)?;
+        let authorize_url = settings
+            .public_url
+            .join(AUTHORIZE_PATH)
+            .map_err(|_| BuildError::PublicUrl(settings.public_url.clone()))?;
+        settings
+            .client_secrets
+            .ensure_redirect_uri(redirect_uri.as_str())?;
+        let http = mailgrant::http::client();
+        let oauth = Arc::new(OAuthClient::new(
+            &settings.client_secrets,
+            &settings.endpoints,
+            settings.scopes,
+            http.clone(),
+        ));
+        let cookie_key = Key::from(&settings.keys.derive_cookie_key());
+        let broker = Arc::new(Broker::new(BrokerConfig {
+            store: settings.store,
+            keys: settings.keys,
+            oauth,
+            http: http.clone(),
+            userinfo_url: settings.endpoints.userinfo.clone(),
+            reauthorize_url: authorize_url.clone(),
+            refresh_margin: settings.refresh_margin,
+            coordinator: Arc::new(InProcessCoordinator::default()),
+        }));
+        let gmail = Gmail::new(http, settings.endpoints.gmail_api.clone(), broker.clone());
+        Ok(Self {
+            broker,
+            gmail,
+            secure_cookies: settings.public_url.scheme() == "https",
+            redirect_uri,
+            authorize_url,
+            cookie_key,
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! The errors a caller of the broker or the Gmail client acts on.
+
+use url::Url;
+
+use crate::crypto::CryptoError;
+use crate::gmail::GmailError;
+use crate::oauth::OAuthError;
+use crate::store::StoreError;
+use crate::userinfo::UserInfoError;
+
+/// Why a user has to go through consent again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReauthReason {
+    /// Google returned no refresh token and none is stored (the user consented
+    /// before, elsewhere): only `prompt=consent` brings a new one.
+    NoRefreshToken,
+    /// The grant is gone: revoked by the user, expired, or the password changed.
+    Revoked { reason: String },
+    /// Google kept refusing the access token after a refresh.
+    Unauthorized,
+}
+
+impl std::fmt::Display for ReauthReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoRefreshToken => f.write_str("no refresh token is stored for this user"),
+            Self::Revoked { reason } => write!(f, "the grant was revoked or expired ({reason})"),
+            Self::Unauthorized => f.write_str("Google refuses the user's access token"),
+        }
+    }
+}
+
+/// Errors of the broker and the Gmail client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Send the user to `authorization_url`; nothing else will fix this.
+    #[error("user must authorize again: {reason}")]
+    ReauthorizationRequired {
+        user_id: Option<String>,
+        authorization_url: Url,
+        reason: ReauthReason,
+    },
+    #[error("no stored credentials for user {0}")]
+    UnknownUser(String),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error(transparent)]
+    UserInfo(#[from] UserInfoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Gmail(#[from] GmailError),
+}

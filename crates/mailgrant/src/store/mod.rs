@@ -1,0 +1,130 @@
+//! Where credentials live: one [`CredentialStore`] trait, an embedded SQLite
+//! implementation, and room for PostgreSQL when several replicas share the work.
+//!
+//! The store only ever sees encrypted tokens ([`EncryptedToken`]); encryption is
+//! the broker's job, so an implementation is plain SQL.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+/// A token as stored: an opaque AES-GCM blob. `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptedToken(pub Vec<u8>);
+
+impl std::fmt::Debug for EncryptedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EncryptedToken({} bytes)", self.0.len())
+    }
+}
+
+/// One user's stored grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// Google's stable user id (`id` of v2 userinfo, `sub` of OpenID Connect).
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub refresh_token: Option<EncryptedToken>,
+    pub access_token: Option<EncryptedToken>,
+    /// Unix seconds.
+    pub access_token_expires_at: Option<i64>,
+    /// Scopes Google reported as granted.
+    pub scopes: Vec<String>,
+    pub revoked: Option<Revocation>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// When and why a grant stopped working.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    pub at: i64,
+    pub reason: String,
+}
+
+/// What a completed authorization writes.
+#[derive(Clone, Debug)]
+pub struct GrantUpdate {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// `None` keeps the stored refresh token (Google returns one only on consent).
+    pub refresh_token: Option<EncryptedToken>,
+    pub access_token: EncryptedToken,
+    pub access_token_expires_at: i64,
+    pub scopes: Vec<String>,
+}
+
+/// What a successful refresh writes. The access token and a rotated refresh token
+/// are written in one statement, so a crash cannot keep one without the other.
+#[derive(Clone, Debug)]
+pub struct RefreshUpdate {
+    pub access_token: EncryptedToken,
+    pub access_token_expires_at: i64,
+    pub scopes: Vec<String>,
+    pub refresh_token: Option<EncryptedToken>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL scheme `{0}` (use sqlite://PATH)")]
+    UnsupportedUrl(String),
+}
+
+/// Storage of credentials, shared by every replica that uses the same database.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    async fn get(&self, user_id: &str) -> Result<Option<StoredCredential>, StoreError>;
+    async fn find_by_email(&self, email: &str) -> Result<Option<StoredCredential>, StoreError>;
+    /// Inserts or updates the user after a consent; a new refresh token clears a revocation.
+    async fn save_grant(&self, grant: &GrantUpdate) -> Result<StoredCredential, StoreError>;
+    /// Records a refresh; `false` when the user is gone or revoked meanwhile.
+    async fn save_refresh(&self, user_id: &str, update: &RefreshUpdate)
+    -> Result<bool, StoreError>;
+    /// Marks the grant dead and forgets its tokens.
+    async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError>;
+    /// Removes the user's row entirely.
+    async fn delete(&self, user_id: &str) -> Result<bool, StoreError>;
+    /// Users ordered by id, after `after`, at most `limit`.
+    async fn list(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredCredential>, StoreError>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store a `--database` URL names, running its migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn CredentialStore>, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
+        other => Err(StoreError::UnsupportedUrl(other.to_owned())),
+    }
+}
+
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+pub(crate) fn join_scopes(scopes: &[String]) -> String {
+    scopes.join(" ")
+}
+
+pub(crate) fn split_scopes(scopes: &str) -> Vec<String> {
+    scopes.split_whitespace().map(str::to_owned).collect()
+}

@@ -1,0 +1,179 @@
+//! One contract every `CredentialStore` keeps, run against each implementation
+//! on a real database (today: an SQLite file).
+
+use std::sync::Arc;
+
+use mailgrant::store::{
+    self, CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, SqliteStore,
+};
+
+fn token(bytes: &[u8]) -> EncryptedToken {
+    EncryptedToken(bytes.to_vec())
+}
+
+fn grant(user: &str, refresh: Option<&[u8]>) -> GrantUpdate {
+    GrantUpdate {
+        user_id: user.to_owned(),
+        email: Some(format!("{user}@example.com")),
+        name: Some(format!("User {user}")),
+        refresh_token: refresh.map(token),
+        access_token: token(b"access-1"),
+        access_token_expires_at: 1_000,
+        scopes: vec!["a".to_owned(), "b".to_owned()],
+    }
+}
+
+async fn sqlite() -> (Arc<dyn CredentialStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    (store::open(&url).await.unwrap(), dir)
+}
+
+async fn grant_is_stored_and_found_by_id_and_email(store: Arc<dyn CredentialStore>) {
+    let saved = store
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    let got = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(saved, got);
+    assert_eq!(got.refresh_token, Some(token(b"refresh-1")));
+    assert_eq!(got.scopes, ["a", "b"]);
+    assert_eq!(got.revoked, None);
+    assert_eq!(
+        store.find_by_email("u1@example.com").await.unwrap(),
+        Some(got)
+    );
+    assert_eq!(store.get("nobody").await.unwrap(), None);
+}
+
+async fn grant_without_refresh_token_keeps_the_stored_one(store: Arc<dyn CredentialStore>) {
+    store
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    let mut again = grant("u1", None);
+    again.access_token = token(b"access-2");
+    store.save_grant(&again).await.unwrap();
+    let got = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(got.refresh_token, Some(token(b"refresh-1")));
+    assert_eq!(got.access_token, Some(token(b"access-2")));
+}
+
+async fn refresh_writes_access_and_rotated_refresh_token_together(store: Arc<dyn CredentialStore>) {
+    store
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    let update = RefreshUpdate {
+        access_token: token(b"access-2"),
+        access_token_expires_at: 2_000,
+        scopes: vec!["a".to_owned()],
+        refresh_token: Some(token(b"refresh-2")),
+    };
+    assert!(store.save_refresh("u1", &update).await.unwrap());
+    let got = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(got.access_token, Some(token(b"access-2")));
+    assert_eq!(got.refresh_token, Some(token(b"refresh-2")));
+    assert_eq!(got.access_token_expires_at, Some(2_000));
+    let unrotated = RefreshUpdate {
+        refresh_token: None,
+        ..update
+    };
+    assert!(store.save_refresh("u1", &unrotated).await.unwrap());
+    assert_eq!(
+        store.get("u1").await.unwrap().unwrap().refresh_token,
+        Some(token(b"refresh-2"))
+    );
+}
+
+async fn revocation_forgets_tokens_until_a_new_consent(store: Arc<dyn CredentialStore>) {
+    store
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    assert!(store.mark_revoked("u1", "invalid_grant").await.unwrap());
+    let revoked = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked.as_ref().unwrap().reason, "invalid_grant");
+    assert_eq!((revoked.refresh_token, revoked.access_token), (None, None));
+    let update = RefreshUpdate {
+        access_token: token(b"late"),
+        access_token_expires_at: 3_000,
+        scopes: vec![],
+        refresh_token: None,
+    };
+    assert!(
+        !store.save_refresh("u1", &update).await.unwrap(),
+        "a late refresh does not revive it"
+    );
+    // A consent without a refresh token does not clear the revocation.
+    store.save_grant(&grant("u1", None)).await.unwrap();
+    assert!(store.get("u1").await.unwrap().unwrap().revoked.is_some());
+    store
+        .save_grant(&grant("u1", Some(b"refresh-2")))
+        .await
+        .unwrap();
+    let back = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(back.revoked, None);
+    assert_eq!(back.refresh_token, Some(token(b"refresh-2")));
+    assert!(!store.mark_revoked("nobody", "x").await.unwrap());
+}
+
+async fn delete_and_list(store: Arc<dyn CredentialStore>) {
+    for user in ["u3", "u1", "u2"] {
+        store.save_grant(&grant(user, Some(b"r"))).await.unwrap();
+    }
+    let ids = |page: Vec<store::StoredCredential>| {
+        page.into_iter().map(|c| c.user_id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(store.list(None, 2).await.unwrap()), ["u1", "u2"]);
+    assert_eq!(ids(store.list(Some("u2"), 2).await.unwrap()), ["u3"]);
+    assert!(store.delete("u2").await.unwrap());
+    assert!(!store.delete("u2").await.unwrap());
+    assert_eq!(ids(store.list(None, 10).await.unwrap()), ["u1", "u3"]);
+    store.ping().await.unwrap();
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite_store {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _dir) = super::sqlite().await;
+                    super::$case(store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    grant_is_stored_and_found_by_id_and_email,
+    grant_without_refresh_token_keeps_the_stored_one,
+    refresh_writes_access_and_rotated_refresh_token_together,
+    revocation_forgets_tokens_until_a_new_consent,
+    delete_and_list,
+);
+
+#[tokio::test]
+async fn sqlite_file_keeps_credentials_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let first = SqliteStore::open(&url).await.unwrap();
+    first
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    drop(first);
+    let second = SqliteStore::open(&url).await.unwrap();
+    assert!(second.get("u1").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn unsupported_database_url_is_a_clear_error() {
+    let err = store::open("mysql://localhost/db").await.err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "unsupported database URL scheme `mysql` (use sqlite://PATH)"
+    );
+}
