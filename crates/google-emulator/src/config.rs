@@ -1,5 +1,5 @@
-//! What the emulator starts with: its registered OAuth clients, its users and
-//! the lifetimes of the codes and tokens it issues.
+//! What the emulator starts with: its registered OAuth clients, its users,
+//! the lifetimes of the codes and tokens it issues, and the Gmail quota.
 
 use std::time::Duration;
 
@@ -20,6 +20,14 @@ pub struct EmulatorConfig {
     pub code_lifetime: Duration,
     /// Lifetime of access tokens; live Google responses say `3599`.
     pub access_token_lifetime: Duration,
+    /// Answer every refresh with a new refresh token, as RFC 6749 §6 allows
+    /// and Google does not do (reference §2, "Refresh response"). The old one
+    /// stays valid until the new one is first used (refresh token rotation,
+    /// RFC 6819 §5.2.2.3), so a client that failed to store the new one
+    /// keeps a working grant. For testing clients against rotation.
+    pub rotate_refresh_tokens: bool,
+    /// The per-user Gmail quota; `None` turns quota checks off.
+    pub quota: Option<QuotaConfig>,
 }
 
 impl Default for EmulatorConfig {
@@ -30,6 +38,27 @@ impl Default for EmulatorConfig {
             users: UserSeed::demo_users(),
             code_lifetime: Duration::from_secs(10 * 60),
             access_token_lifetime: Duration::from_secs(3599),
+            rotate_refresh_tokens: false,
+            quota: Some(QuotaConfig::default()),
+        }
+    }
+}
+
+/// A per-user Gmail quota: at most `units` quota units in any sliding
+/// `window` (reference §7). Method costs are Google's units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaConfig {
+    pub units: u32,
+    pub window: Duration,
+}
+
+impl Default for QuotaConfig {
+    /// Google's "15,000 units/user/min" (reference §7). A sliding window
+    /// also allows the "short bursts" the older quota page mentions.
+    fn default() -> Self {
+        Self {
+            units: 15_000,
+            window: Duration::from_secs(60),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Test controls under `/emulator/` (not Google's): add users and clients,
-//! revoke a user's access, expire tokens, read counters, inject faults and
-//! inspect grants. JSON in, JSON out.
+//! revoke a user's access, expire tokens, read counters, inject faults,
+//! inspect grants, and change mailboxes (`mailbox` module). JSON in, JSON
+//! out.
+
+mod mailbox;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -28,6 +31,7 @@ pub fn routes() -> Router<Shared> {
         .route("/emulator/counters", get(counters))
         .route("/emulator/faults", post(add_fault).delete(clear_faults))
         .route("/emulator/grants/{email}", get(grants))
+        .merge(mailbox::routes())
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -160,6 +164,11 @@ async fn expire_tokens(State(shared): State<Shared>) -> Response {
 async fn counters(State(shared): State<Shared>) -> Response {
     let state = lock(&shared);
     let c = &state.counters;
+    let units: serde_json::Map<String, serde_json::Value> = state
+        .users
+        .iter()
+        .filter_map(|u| Some((u.email.clone(), json!(state.quota.used.get(&u.id)?))))
+        .collect();
     json(
         StatusCode::OK,
         &json!({
@@ -170,6 +179,10 @@ async fn counters(State(shared): State<Shared>) -> Response {
             "revocations": c.revocations,
             "userinfo_calls": c.userinfo_calls,
             "gmail_calls": c.gmail_calls,
+            "batch_requests": c.batch_requests,
+            "batch_parts": c.batch_parts,
+            "quota_refusals": state.quota.refusals,
+            "quota_units_used": units,
         }),
     )
 }
@@ -185,6 +198,8 @@ struct NewFault {
     content_type: Option<String>,
     #[serde(default)]
     delay_ms: u64,
+    #[serde(default)]
+    drop_connection: bool,
 }
 
 fn one() -> u32 {
@@ -207,10 +222,10 @@ async fn add_fault(State(shared): State<Shared>, body: Bytes) -> Response {
         Some(Ok(status)) => Some(status),
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "status must be 100 to 999"),
     };
-    if status.is_none() && new.delay_ms == 0 {
+    if status.is_none() && new.delay_ms == 0 && !new.drop_connection {
         return error(
             StatusCode::BAD_REQUEST,
-            "give a status, a delay_ms, or both",
+            "give a status, a delay_ms or drop_connection",
         );
     }
     lock(&shared).faults.push(
@@ -223,6 +238,7 @@ async fn add_fault(State(shared): State<Shared>, body: Bytes) -> Response {
                 .content_type
                 .unwrap_or_else(|| "application/json".to_owned()),
             delay: Duration::from_millis(new.delay_ms),
+            drop_connection: new.drop_connection,
         },
     );
     json(

@@ -1,15 +1,18 @@
 //! Injected failures (test control, not Google): the next N requests to an
-//! endpoint get a chosen status and raw body, or the normal answer late.
-//! Installed with `POST /emulator/faults`, applied by [`middleware`].
+//! endpoint get a chosen status and raw body, the normal answer late, or a
+//! connection that breaks off mid-answer. Installed with
+//! `POST /emulator/faults`, applied by [`middleware`].
 
 use std::collections::{HashMap, VecDeque};
+use std::io;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::Channel;
 
 use crate::state::{Shared, lock};
 
@@ -43,6 +46,8 @@ pub struct Fault {
     pub body: String,
     pub content_type: String,
     pub delay: Duration,
+    /// Break the connection instead of answering.
+    pub drop_connection: bool,
 }
 
 /// Queued faults per endpoint, used in the order they were set.
@@ -96,6 +101,9 @@ pub async fn middleware(
     if !fault.delay.is_zero() {
         tokio::time::sleep(fault.delay).await;
     }
+    if fault.drop_connection {
+        return dropped_connection();
+    }
     match fault.status {
         None => next.run(request).await,
         Some(status) => {
@@ -108,4 +116,22 @@ pub async fn middleware(
             response
         }
     }
+}
+
+/// An answer that breaks off: a status line and headers promising a JSON
+/// body, then a body stream that fails, on which the server closes the
+/// connection. A client sees a transport error (an incomplete message),
+/// not an HTTP status.
+pub fn dropped_connection() -> Response {
+    let (sender, body) = Channel::<Bytes, io::Error>::new(1);
+    sender.abort(io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "drop_connection fault",
+    ));
+    let mut response = (StatusCode::OK, Body::new(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
 }

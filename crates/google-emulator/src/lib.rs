@@ -2,7 +2,9 @@
 //! userinfo, token revocation and Gmail v1 endpoints, for offline tests and
 //! the `mailgrant demo` command.
 //!
-//! Paths are Google's paths, so a client only changes the host. Behaviour
+//! Paths are Google's paths, so a client only changes the host. Mailboxes
+//! are generated deterministically per user, or imported from an mbox
+//! (Google Takeout's export). Behaviour
 //! follows the project's reference (`shared/reference/google-behaviour.md`,
 //! cited as "reference §n") and the Gmail discovery document. Test controls
 //! live under `/emulator/`. The emulator shares no types with the client.
@@ -21,14 +23,19 @@ mod bearer;
 mod client_auth;
 mod config;
 mod control;
+mod date;
 mod faults;
 mod gmail;
 mod id_token;
 mod ids;
 mod mailbox;
+mod mbox;
 mod mime;
+mod multipart;
+mod quota;
 mod reply;
 mod revoke;
+mod rfc2822;
 mod scopes;
 mod search;
 mod state;
@@ -44,9 +51,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-pub use config::{ClientRegistration, EmulatorConfig, UserSeed};
+pub use config::{ClientRegistration, EmulatorConfig, QuotaConfig, UserSeed};
 use faults::Endpoint;
-use state::{EmulatorState, Shared, lock};
+pub use mbox::ImportError;
+use state::{EmulatorState, Shared, User, lock, now_epoch_ms};
 
 /// The emulator: cheap to clone, all clones share one state.
 #[derive(Clone)]
@@ -77,6 +85,11 @@ impl Emulator {
             .route("/v1/userinfo", get(userinfo::oidc))
             .route_layer(faulty(Endpoint::Userinfo));
         let gmail = gmail::routes().route_layer(faulty(Endpoint::Gmail));
+        // Batch parts are sent to the Gmail routes as they are served.
+        let batch = gmail::batch::routes(
+            self.shared.clone(),
+            gmail.clone().with_state(self.shared.clone()),
+        );
         Router::new()
             .route("/o/oauth2/v2/auth", get(authorize::authorize))
             .route("/o/oauth2/auth", get(authorize::authorize))
@@ -88,6 +101,7 @@ impl Emulator {
             .merge(revoke)
             .merge(userinfo)
             .merge(gmail)
+            .merge(batch)
             .merge(control::routes())
             .layer(middleware::from_fn(trace))
             .with_state(self.shared.clone())
@@ -104,6 +118,20 @@ impl Emulator {
     /// email already known, returns that user's id and changes nothing.
     pub fn add_user(&self, seed: UserSeed) -> String {
         lock(&self.shared).add_user(seed).0
+    }
+
+    /// Imports an mbox file (e.g. Google Takeout's `All mail Including Spam
+    /// and Trash.mbox`) into the mailbox of the existing user `email`, and
+    /// returns how many messages it added. Each is logged as
+    /// `messageAdded` in the user's history. Takeout's `X-GM-THRID` gives
+    /// the thread id and `X-Gmail-Labels` the labels; user labels are
+    /// created as needed.
+    pub fn import_mbox(&self, email: &str, mbox: &[u8]) -> Result<usize, ImportError> {
+        let mut state = lock(&self.shared);
+        let Some(User { id, mailbox, .. }) = state.user_by_email_mut(email) else {
+            return Err(ImportError::UnknownUser(email.to_owned()));
+        };
+        mbox::import(mailbox, id, mbox, now_epoch_ms())
     }
 
     /// The client_secrets.json Google's console would give for `client`,

@@ -1,20 +1,29 @@
-//! A deterministic generated mailbox for each user: messages spread over the
-//! last three years, grouped into threads, with Gmail's system labels.
+//! A user's mailbox: messages (generated deterministically, imported from
+//! an mbox, or added by a control), user labels and the history log.
 //!
-//! The same (email, count, anchor) always gives the same mailbox; message
-//! ids depend only on the user and the message's index, so they are also
-//! stable when the anchor (the moment the user was created) moves.
+//! The same (email, count, anchor) always gives the same generated mailbox;
+//! message ids depend only on the user and the message's index, so they are
+//! also stable when the anchor (the moment the user was created) moves.
 
+mod changes;
 mod corpus;
-mod date;
 mod generate;
+mod history;
+mod labels;
 mod rng;
+
+use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::ids;
+pub use changes::ModifyError;
 use generate::{ThreadState, next_message};
+pub use history::{ChangeKind, History, HistoryRecord};
+pub use labels::{SYSTEM_LABELS, UserLabel, search_name, system_label};
 use rng::SeededRng;
+
+use crate::ids;
+use crate::mime::Part;
 
 /// How far back the oldest message goes.
 const SPAN_MS: i64 = 3 * 365 * 24 * 3600 * 1000;
@@ -30,7 +39,11 @@ pub struct Address {
 
 impl Address {
     pub fn header(&self) -> String {
-        format!("{} <{}>", self.name, self.email)
+        if self.name.is_empty() {
+            self.email.clone()
+        } else {
+            format!("{} <{}>", self.name, self.email)
+        }
     }
 }
 
@@ -42,7 +55,17 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-/// One message as the mailbox stores it; `crate::mime` lays it out as MIME.
+/// An imported message as it arrived: its bytes (served as `format=raw`)
+/// and its parsed part tree (served as `payload`).
+#[derive(Debug)]
+pub struct Source {
+    pub raw: Vec<u8>,
+    pub tree: Part,
+}
+
+/// One message as the mailbox stores it. Generated and added messages are
+/// laid out as MIME by `crate::mime`; imported ones keep their [`Source`].
+/// The fields below are what search and snippets read in either case.
 #[derive(Clone, Debug)]
 pub struct Message {
     pub id: String,
@@ -53,6 +76,7 @@ pub struct Message {
     pub label_ids: Vec<String>,
     pub from: Address,
     pub to: Vec<Address>,
+    pub cc: Vec<Address>,
     pub subject: String,
     /// The `Date:` header, in the sender's zone.
     pub date_header: String,
@@ -62,12 +86,17 @@ pub struct Message {
     pub references: Vec<String>,
     pub text: String,
     pub html: Option<String>,
-    pub attachment: Option<Attachment>,
+    pub attachments: Vec<Attachment>,
+    pub source: Option<Arc<Source>>,
 }
 
 impl Message {
     pub fn has_label(&self, label: &str) -> bool {
         self.label_ids.iter().any(|l| l == label)
+    }
+
+    pub fn in_spam_or_trash(&self) -> bool {
+        self.has_label("SPAM") || self.has_label("TRASH")
     }
 
     /// "A short part of the message text" (discovery document): the first
@@ -89,15 +118,23 @@ impl Message {
     }
 }
 
-/// A user's messages, newest first.
-#[derive(Clone, Debug, Default)]
+/// A user's messages (newest first), labels and history.
+#[derive(Clone, Debug)]
 pub struct Mailbox {
     pub messages: Vec<Message>,
+    /// User labels in creation order; system labels are fixed.
+    pub labels: Vec<UserLabel>,
+    pub history: History,
+    /// Index of the next message id (see [`ids::message_id`]).
+    next_index: usize,
 }
 
 impl Mailbox {
     /// Generates `count` messages for `owner` ending shortly before
-    /// `anchor_ms`.
+    /// `anchor_ms`. The retained history starts at the newest message's
+    /// `historyId`, so the sync guide's "historyId of the most recent
+    /// message" is a valid `startHistoryId`; older ones are treated as past
+    /// Gmail's retention (a week or so, reference §5 history.list).
     pub fn generate(owner: &Address, user_id: &str, count: usize, anchor_ms: i64) -> Self {
         let digest = Sha256::digest(owner.email.to_ascii_lowercase().as_bytes());
         let mut seed = [0u8; 8];
@@ -117,21 +154,23 @@ impl Mailbox {
                 .cmp(&a.internal_date_ms)
                 .then_with(|| b.id.cmp(&a.id))
         });
-        Self { messages }
+        let newest = messages.iter().map(|m| m.history_id).max();
+        let current = newest.unwrap_or(FIRST_HISTORY_ID) + 1;
+        Self {
+            messages,
+            labels: labels::generated_labels(),
+            history: History::new(current, newest.unwrap_or(current)),
+            next_index: count,
+        }
     }
 
     pub fn find(&self, id: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.id == id)
     }
 
-    /// The mailbox's current history id: past every message's.
+    /// The mailbox's current history id: at or past every message's.
     pub fn history_id(&self) -> u64 {
-        self.messages
-            .iter()
-            .map(|m| m.history_id)
-            .max()
-            .unwrap_or(FIRST_HISTORY_ID)
-            + 1
+        self.history.current()
     }
 
     pub fn threads_total(&self) -> usize {
@@ -139,6 +178,26 @@ impl Mailbox {
         ids.sort_unstable();
         ids.dedup();
         ids.len()
+    }
+
+    /// The messages of a thread, oldest first, as `threads.get` lists them.
+    pub fn thread(&self, thread_id: &str) -> Vec<&Message> {
+        let mut messages: Vec<&Message> = self
+            .messages
+            .iter()
+            .filter(|m| m.thread_id == thread_id)
+            .collect();
+        messages.reverse();
+        messages
+    }
+
+    pub fn user_label(&self, id: &str) -> Option<&UserLabel> {
+        self.labels.iter().find(|l| l.id == id)
+    }
+
+    /// Whether `id` names a label of this mailbox, system or user.
+    pub fn label_exists(&self, id: &str) -> bool {
+        system_label(id).is_some() || self.user_label(id).is_some()
     }
 }
 

@@ -1,5 +1,6 @@
 //! A stored message laid out as MIME: the part tree Gmail's `payload`
-//! describes, and the RFC 2822 bytes of `format=raw`.
+//! describes, and the RFC 2822 bytes of `format=raw`. Imported messages
+//! keep the tree and bytes they arrived with (`mailbox::Source`).
 //!
 //! Part ids follow Gmail: the top part has id `""`, its children `0`, `1`,
 //! theirs `0.0`, `0.1` (discovery document, `MessagePart.partId`).
@@ -8,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest as _, Sha256};
 
-use crate::mailbox::Message;
+use crate::mailbox::{Attachment, Message};
 
 /// One MIME part.
 #[derive(Clone, Debug)]
@@ -51,8 +52,8 @@ fn text_part(part_id: String, mime_type: &str, text: &str) -> Part {
 }
 
 /// The message body without the top-level envelope headers: text, or
-/// text + HTML as multipart/alternative, wrapped in multipart/mixed with an
-/// attachment when there is one.
+/// text + HTML as multipart/alternative, wrapped in multipart/mixed with
+/// the attachments when there are any.
 fn body_tree(message: &Message, part_id: &str) -> Part {
     let child = |n: usize| {
         if part_id.is_empty() {
@@ -61,46 +62,22 @@ fn body_tree(message: &Message, part_id: &str) -> Part {
             format!("{part_id}.{n}")
         }
     };
-    match (&message.html, &message.attachment) {
-        (_, Some(attachment)) => {
-            let inner = body_tree(
-                &Message {
-                    attachment: None,
-                    ..message.clone()
-                },
-                &child(0),
-            );
-            let attachment_part_id = child(1);
-            let id_digest = Sha256::digest(format!("{}/{attachment_part_id}", message.id));
-            let x_attachment_id = format!("f_{}", &URL_SAFE_NO_PAD.encode(&id_digest[..6]));
-            let content_type =
-                format!("{}; name=\"{}\"", attachment.mime_type, attachment.filename);
-            let attachment_part = Part {
-                part_id: attachment_part_id,
-                mime_type: attachment.mime_type.clone(),
-                filename: attachment.filename.clone(),
-                headers: vec![
-                    header("Content-Type", content_type),
-                    header(
-                        "Content-Disposition",
-                        format!("attachment; filename=\"{}\"", attachment.filename),
-                    ),
-                    header("Content-Transfer-Encoding", "base64"),
-                    header("Content-ID", format!("<{x_attachment_id}>")),
-                    header("X-Attachment-Id", x_attachment_id),
-                ],
-                body: attachment.data.clone(),
-                attachment_id: Some(format!("ANGjdJ{}", URL_SAFE_NO_PAD.encode(id_digest))),
-                parts: Vec::new(),
-            };
-            multipart(
-                message,
-                part_id,
-                "multipart/mixed",
-                vec![inner, attachment_part],
-            )
+    if !message.attachments.is_empty() {
+        let inner = body_tree(
+            &Message {
+                attachments: Vec::new(),
+                ..message.clone()
+            },
+            &child(0),
+        );
+        let mut parts = vec![inner];
+        for (n, attachment) in message.attachments.iter().enumerate() {
+            parts.push(attachment_part(message, child(n + 1), attachment));
         }
-        (Some(html), None) => multipart(
+        return multipart(message, part_id, "multipart/mixed", parts);
+    }
+    match &message.html {
+        Some(html) => multipart(
             message,
             part_id,
             "multipart/alternative",
@@ -109,7 +86,38 @@ fn body_tree(message: &Message, part_id: &str) -> Part {
                 text_part(child(1), "text/html", html),
             ],
         ),
-        (None, None) => text_part(part_id.to_owned(), "text/plain", &message.text),
+        None => text_part(part_id.to_owned(), "text/plain", &message.text),
+    }
+}
+
+/// Gmail's `attachmentId` for the part `part_id` of message `message_id`:
+/// long, opaque, url-safe, stable.
+pub fn attachment_id(message_id: &str, part_id: &str) -> String {
+    let digest = Sha256::digest(format!("{message_id}/{part_id}"));
+    format!("ANGjdJ{}", URL_SAFE_NO_PAD.encode(digest))
+}
+
+fn attachment_part(message: &Message, part_id: String, attachment: &Attachment) -> Part {
+    let id_digest = Sha256::digest(format!("{}/{part_id}", message.id));
+    let x_attachment_id = format!("f_{}", &URL_SAFE_NO_PAD.encode(&id_digest[..6]));
+    let content_type = format!("{}; name=\"{}\"", attachment.mime_type, attachment.filename);
+    Part {
+        attachment_id: Some(attachment_id(&message.id, &part_id)),
+        part_id,
+        mime_type: attachment.mime_type.clone(),
+        filename: attachment.filename.clone(),
+        headers: vec![
+            header("Content-Type", content_type),
+            header(
+                "Content-Disposition",
+                format!("attachment; filename=\"{}\"", attachment.filename),
+            ),
+            header("Content-Transfer-Encoding", "base64"),
+            header("Content-ID", format!("<{x_attachment_id}>")),
+            header("X-Attachment-Id", x_attachment_id),
+        ],
+        body: attachment.data.clone(),
+        parts: Vec::new(),
     }
 }
 
@@ -128,8 +136,12 @@ fn multipart(message: &Message, part_id: &str, mime_type: &str, parts: Vec<Part>
     }
 }
 
-/// The whole message as a part tree, envelope headers on the top part.
+/// The whole message as a part tree, envelope headers on the top part;
+/// an imported message's tree as parsed on import.
 pub fn tree(message: &Message) -> Part {
+    if let Some(source) = &message.source {
+        return source.tree.clone();
+    }
     let mut top = body_tree(message, "");
     let mut headers = vec![
         header("MIME-Version", "1.0"),
@@ -144,6 +156,10 @@ pub fn tree(message: &Message) -> Part {
     headers.push(header("From", message.from.header()));
     let to: Vec<String> = message.to.iter().map(|a| a.header()).collect();
     headers.push(header("To", to.join(", ")));
+    if !message.cc.is_empty() {
+        let cc: Vec<String> = message.cc.iter().map(|a| a.header()).collect();
+        headers.push(header("Cc", cc.join(", ")));
+    }
     headers.append(&mut top.headers);
     top.headers = headers;
     top
@@ -159,8 +175,12 @@ pub fn find_attachment<'a>(part: &'a Part, attachment_id: &str) -> Option<&'a Pa
         .find_map(|p| find_attachment(p, attachment_id))
 }
 
-/// RFC 2822 bytes of the part tree, CRLF line ends.
+/// RFC 2822 bytes of the part tree, CRLF line ends; an imported
+/// message's bytes as they arrived.
 pub fn raw(message: &Message) -> Vec<u8> {
+    if let Some(source) = &message.source {
+        return source.raw.clone();
+    }
     let mut out = Vec::new();
     write_part(&tree(message), &mut out);
     out

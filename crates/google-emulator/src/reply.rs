@@ -46,6 +46,10 @@ struct ApiErrorBody {
     status: StatusCode,
     message: String,
     reason: &'static str,
+    /// `errors[].domain`: `global`, or `usageLimits` for quota errors.
+    domain: &'static str,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
     /// `errors[].message`; Google often words it apart from `message`.
     item_message: String,
     /// `location` of the item (`locationType` header), for credential errors.
@@ -65,6 +69,8 @@ impl ApiError {
             item_message: message.clone(),
             message,
             reason,
+            domain: "global",
+            retry_after: None,
             location: None,
             www_authenticate: None,
             details: Vec::new(),
@@ -132,6 +138,32 @@ impl ApiError {
         ))
     }
 
+    /// 403 `userRateLimitExceeded` (domain `usageLimits`) when a user's
+    /// per-minute quota is spent: the status and reason the error guide
+    /// documents for it and the quota page names for the per-user limit
+    /// (reference §5 reasons table, 403 row; §7 "Per user"). The observed
+    /// 429 `RESOURCE_EXHAUSTED` answers (reference §5, 429 row) are for
+    /// other limits (sending, forwarding rules, concurrency).
+    ///
+    /// Google gives the time to retry in the message ("Retry after
+    /// <ISO-8601>", reference §7); its `Retry-After` header is unconfirmed,
+    /// and the emulator sends one with the same time in whole seconds.
+    pub fn user_rate_limit_exceeded(retry_after_secs: u64, retry_at: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::FORBIDDEN,
+            "userRateLimitExceeded",
+            format!("User-rate limit exceeded.  Retry after {retry_at}"),
+        )
+        .item("User Rate Limit Exceeded", None);
+        error.0.domain = "usageLimits";
+        error.0.retry_after = Some(retry_after_secs);
+        error
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "badRequest", message)
+    }
+
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalidArgument", message)
     }
@@ -166,7 +198,7 @@ impl IntoResponse for ApiError {
         let body = *self.0;
         let mut item = json!({
             "message": body.item_message,
-            "domain": "global",
+            "domain": body.domain,
             "reason": body.reason,
         });
         if let Some(location) = body.location {
@@ -183,6 +215,11 @@ impl IntoResponse for ApiError {
             error["details"] = Value::Array(body.details);
         }
         let mut response = json(body.status, &json!({ "error": error }));
+        if let Some(seconds) = body.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let Some(value) = body
             .www_authenticate
             .and_then(|v| HeaderValue::from_str(&v).ok())

@@ -116,15 +116,6 @@ pub fn merge(into: &mut Vec<String>, more: &[String]) {
     }
 }
 
-/// Scopes that let a token read messages, as the Gmail discovery document
-/// lists them for `users.messages.list`.
-pub const GMAIL_READ: &[&str] = &[
-    MAIL_GOOGLE_COM,
-    GMAIL_MODIFY,
-    GMAIL_READONLY,
-    GMAIL_METADATA,
-];
-
 /// How much of a mailbox a token may read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GmailAccess {

@@ -1,6 +1,7 @@
 //! Everything the emulator remembers, behind one `std::sync::Mutex` that is
 //! never held across an `.await`: clients, users and their mailboxes,
-//! pending consent requests, codes, tokens, grants, counters and faults.
+//! pending consent requests, codes, tokens, grants, counters, faults and
+//! the Gmail quota.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -10,6 +11,7 @@ use crate::config::{ClientRegistration, EmulatorConfig, UserSeed};
 use crate::faults::Faults;
 use crate::ids;
 use crate::mailbox::{Address, Mailbox};
+use crate::quota::Quota;
 
 /// Live refresh tokens kept per user and client before the oldest stops
 /// working. Google documents a limit "per client-user combination" without
@@ -104,6 +106,9 @@ pub struct RefreshToken {
     pub revoked: bool,
     /// Issue order, to find the oldest when over the limit.
     pub serial: u64,
+    /// With rotation on: the token this one replaced, revoked when this one
+    /// is first used.
+    pub predecessor: Option<String>,
 }
 
 /// What a user has granted one client: canonical scopes, cumulative.
@@ -118,10 +123,13 @@ pub struct Counters {
     pub revocations: u64,
     pub userinfo_calls: u64,
     pub gmail_calls: u64,
+    pub batch_requests: u64,
+    pub batch_parts: u64,
 }
 
 pub struct EmulatorState {
     pub auto_approve: bool,
+    pub rotate_refresh_tokens: bool,
     pub code_lifetime: Duration,
     pub access_token_lifetime: Duration,
     pub clients: HashMap<String, ClientRegistration>,
@@ -136,6 +144,7 @@ pub struct EmulatorState {
     pub grants: HashMap<(String, String), Grant>,
     pub counters: Counters,
     pub faults: Faults,
+    pub quota: Quota,
     next_serial: u64,
 }
 
@@ -143,6 +152,7 @@ impl EmulatorState {
     pub fn new(config: EmulatorConfig) -> Self {
         let mut state = Self {
             auto_approve: config.auto_approve,
+            rotate_refresh_tokens: config.rotate_refresh_tokens,
             code_lifetime: config.code_lifetime,
             access_token_lifetime: config.access_token_lifetime,
             clients: HashMap::new(),
@@ -154,6 +164,7 @@ impl EmulatorState {
             grants: HashMap::new(),
             counters: Counters::default(),
             faults: Faults::default(),
+            quota: Quota::new(config.quota),
             next_serial: 0,
         };
         for client in config.clients {
@@ -194,6 +205,16 @@ impl EmulatorState {
 
     pub fn user_by_id(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
+    }
+
+    pub fn user_by_id_mut(&mut self, id: &str) -> Option<&mut User> {
+        self.users.iter_mut().find(|u| u.id == id)
+    }
+
+    pub fn user_by_email_mut(&mut self, email: &str) -> Option<&mut User> {
+        self.users
+            .iter_mut()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
     }
 
     /// A `login_hint` is an email address or a `sub` (reference §1).
@@ -256,6 +277,7 @@ impl EmulatorState {
                 scopes: scopes.to_vec(),
                 revoked: false,
                 serial: self.next_serial,
+                predecessor: None,
             },
         );
         token
@@ -263,7 +285,7 @@ impl EmulatorState {
 
     /// Revokes one refresh token and the access tokens minted from it;
     /// returns how many tokens that ended.
-    fn revoke_refresh_token_only(&mut self, refresh_token: &str) -> usize {
+    pub fn revoke_refresh_token_only(&mut self, refresh_token: &str) -> usize {
         let mut ended = 0;
         if let Some(r) = self.refresh_tokens.get_mut(refresh_token)
             && !r.revoked

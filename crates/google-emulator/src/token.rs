@@ -178,12 +178,29 @@ fn refresh(
         }
     };
     let user_id = stored.user_id.clone();
+    let granted = stored.scopes.clone();
+    let predecessor = stored.predecessor.clone();
     state.counters.refresh_token_grants += 1;
-    // Google does not rotate refresh tokens: none in the answer (reference
-    // §2, "Refresh response").
-    let minted = Minted {
-        refresh_token: Some(refresh_token.to_owned()),
-        new_refresh_token: false,
+    // First use of a rotated token: the one it replaced is done.
+    if let Some(old) = predecessor {
+        state.revoke_refresh_token_only(&old);
+    }
+    let minted = if state.rotate_refresh_tokens {
+        let successor = state.mint_refresh_token(&user_id, client_id, &granted);
+        if let Some(record) = state.refresh_tokens.get_mut(&successor) {
+            record.predecessor = Some(refresh_token.to_owned());
+        }
+        Minted {
+            refresh_token: Some(successor),
+            new_refresh_token: true,
+        }
+    } else {
+        // Google does not rotate refresh tokens: none in the answer
+        // (reference §2, "Refresh response").
+        Minted {
+            refresh_token: Some(refresh_token.to_owned()),
+            new_refresh_token: false,
+        }
     };
     success(state, &user_id, client_id, &scopes, minted, None)
 }

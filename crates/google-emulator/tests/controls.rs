@@ -30,6 +30,62 @@ async fn faults_answer_the_given_status_and_body_for_the_next_n_requests() {
 }
 
 #[tokio::test]
+async fn a_drop_connection_fault_gives_the_client_a_transport_error() {
+    let emu = spawn_auto().await;
+    let token = emu.alice_token().await;
+    let (status, _) = emu
+        .post_json(
+            "/emulator/faults",
+            &json!({"endpoint": "gmail", "drop_connection": true}),
+        )
+        .await;
+
+    let dropped = match emu
+        .http
+        .get(emu.url("/gmail/v1/users/me/profile"))
+        .bearer_auth(&token)
+        .send()
+        .await
+    {
+        Ok(response) => response.bytes().await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    let next = emu.get_json(&token, "/gmail/v1/users/me/profile").await;
+
+    assert_eq!(status, 201);
+    let error = dropped.expect_err("the answer must break off");
+    assert!(!error.is_status(), "{error:?}");
+    assert_eq!(next.0, 200);
+}
+
+#[tokio::test]
+async fn a_drop_connection_fault_on_a_batch_part_breaks_the_batch() {
+    let emu = spawn_auto().await;
+    let token = emu.alice_token().await;
+    emu.post_json(
+        "/emulator/faults",
+        &json!({"endpoint": "gmail", "drop_connection": true}),
+    )
+    .await;
+    let part = "--p\r\nContent-Type: application/http\r\n\r\nGET /gmail/v1/users/me/profile HTTP/1.1\r\n\r\n";
+
+    let result = match emu
+        .http
+        .post(emu.url("/batch/gmail/v1"))
+        .bearer_auth(&token)
+        .header("content-type", "multipart/mixed; boundary=p")
+        .body(format!("{part}--p--\r\n"))
+        .send()
+        .await
+    {
+        Ok(response) => response.bytes().await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+
+    assert!(result.is_err());
+}
+
+#[tokio::test]
 async fn a_fault_without_status_delays_the_normal_answer() {
     let emu = spawn_auto().await;
     emu.post_json(
@@ -118,6 +174,11 @@ async fn counters_count_grants_revocations_and_api_calls() {
             "revocations": 1,
             "userinfo_calls": 1,
             "gmail_calls": 2,
+            "batch_requests": 0,
+            "batch_parts": 0,
+            "quota_refusals": 0,
+            // getProfile 1 + messages.list 5 (reference §7).
+            "quota_units_used": {"alice@example.com": 6},
         })
     );
 }

@@ -1,6 +1,7 @@
 //! The mailgrant server: an axum app around the `mailgrant` library, and the
 //! `mailgrant` command line.
 
+pub mod api_keys;
 pub mod cli;
 pub mod error;
 pub mod routes;

@@ -5,13 +5,21 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
-use mailgrant::broker::{Broker, BrokerConfig, InProcessCoordinator};
-use mailgrant::config::{ClientSecrets, GoogleEndpoints};
+use mailgrant::broker::{
+    Broker, BrokerConfig, DEFAULT_REFRESH_MARGIN, DEFAULT_TOKEN_CACHE_TTL, EventSink,
+    InProcessCoordinator, NoEvents, RetryPolicy,
+};
+use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
 use mailgrant::gmail::Gmail;
+use mailgrant::metrics::Metrics;
 use mailgrant::oauth::OAuthClient;
 use mailgrant::store::CredentialStore;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use url::Url;
+
+use crate::api_keys::ApiKeys;
 
 /// Path of the OAuth callback, as in Google's samples.
 pub const CALLBACK_PATH: &str = "/oauth2callback";
@@ -28,6 +36,40 @@ pub struct Settings {
     pub store: Arc<dyn CredentialStore>,
     pub keys: Arc<Keyring>,
     pub refresh_margin: Duration,
+    pub retry: RetryPolicy,
+    /// Time limit of each call to Google.
+    pub http_timeout: Duration,
+    pub events: Arc<dyn EventSink>,
+    /// Keys that may call the token API (none: it is disabled).
+    pub api_keys: ApiKeys,
+    /// How long a decrypted access token may be served from memory.
+    pub token_cache_ttl: Duration,
+}
+
+impl Settings {
+    /// Settings with the defaults for everything but what must be given.
+    pub fn new(
+        client_secrets: ClientSecrets,
+        endpoints: GoogleEndpoints,
+        public_url: Url,
+        store: Arc<dyn CredentialStore>,
+        keys: Arc<Keyring>,
+    ) -> Self {
+        Self {
+            client_secrets,
+            endpoints,
+            public_url,
+            scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            store,
+            keys,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            retry: RetryPolicy::default(),
+            http_timeout: Duration::from_secs(30),
+            events: Arc::new(NoEvents),
+            api_keys: ApiKeys::default(),
+            token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+        }
+    }
 }
 
 /// Everything a request may need.
@@ -45,6 +87,12 @@ pub struct App {
     pub cookie_key: Key,
     /// Cookies get `Secure` when the public URL is https.
     pub secure_cookies: bool,
+    /// Who may call the token API.
+    pub api_keys: ApiKeys,
+    /// Everything `/metrics` shows.
+    pub registry: Registry,
+    /// Seconds each token API call took.
+    pub token_api_latency: Histogram,
 }
 
 /// The state handed to axum.
@@ -84,7 +132,8 @@ impl App {
         settings
             .client_secrets
             .ensure_redirect_uri(redirect_uri.as_str())?;
-        let http = mailgrant::http::client();
+        let http = mailgrant::http::client_with_timeout(settings.http_timeout);
+        let metrics = Arc::new(Metrics::default());
         let oauth = Arc::new(OAuthClient::new(
             &settings.client_secrets,
             &settings.endpoints,
@@ -100,9 +149,21 @@ impl App {
             userinfo_url: settings.endpoints.userinfo.clone(),
             reauthorize_url: authorize_url.clone(),
             refresh_margin: settings.refresh_margin,
+            retry: settings.retry,
             coordinator: Arc::new(InProcessCoordinator::default()),
+            events: settings.events,
+            metrics,
+            token_cache_ttl: settings.token_cache_ttl,
         }));
         let gmail = Gmail::new(http, settings.endpoints.gmail_api.clone(), broker.clone());
+        let mut registry = Registry::default();
+        broker.metrics().register(&mut registry);
+        let token_api_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        registry.register(
+            "mailgrant_token_api_seconds",
+            "Latency of token API calls",
+            token_api_latency.clone(),
+        );
         Ok(Self {
             broker,
             gmail,
@@ -110,6 +171,9 @@ impl App {
             redirect_uri,
             authorize_url,
             cookie_key,
+            api_keys: settings.api_keys,
+            registry,
+            token_api_latency,
         })
     }
 }

@@ -159,3 +159,301 @@ async fn unknown_user_is_a_clear_error() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("no stored user nobody@example.com"));
 }
+
+fn key_ids(rows: &[common::Row]) -> Vec<String> {
+    rows.iter()
+        .flat_map(|r| [r.refresh_token.as_ref(), r.access_token.as_ref()])
+        .flatten()
+        .map(|blob| {
+            mailgrant::crypto::Keyring::key_id_of(blob)
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_reencrypts_every_token_and_old_keys_are_then_unneeded() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 3);
+    app.google.add_user("bob@example.com", 3);
+    app.sign_in_ok(ALICE).await;
+    app.sign_in_ok("bob@example.com").await;
+    let old_id = app.keys.current_key_id().to_owned();
+    let new_key = mailgrant::crypto::Keyring::generate_config_value();
+    let both = format!("{new_key},{}", app.key_config);
+
+    let rotate = app.command_with_key(&["keys", "rotate"], &both);
+
+    assert!(rotate.status.success(), "{}", stderr(&rotate));
+    assert!(
+        stdout(&rotate).contains("re-encrypted 2 users"),
+        "{}",
+        stdout(&rotate)
+    );
+    let new_id = mailgrant::crypto::Keyring::from_config(&new_key)
+        .unwrap()
+        .current_key_id()
+        .to_owned();
+    let ids = key_ids(&app.rows().await);
+    assert_eq!(ids.len(), 4);
+    assert!(
+        ids.iter().all(|id| *id == new_id),
+        "{ids:?} still uses {old_id}"
+    );
+    // The new key alone now reads everything.
+    let token = app.command_with_key(&["users", "token", ALICE], &new_key);
+    assert!(token.status.success(), "{}", stderr(&token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_with_a_wrong_key_names_the_user_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 3);
+    app.sign_in_ok(ALICE).await;
+    let before = app.rows().await;
+    let unrelated = mailgrant::crypto::Keyring::generate_config_value();
+
+    let rotate = app.command_with_key(&["keys", "rotate"], &unrelated);
+
+    assert!(!rotate.status.success());
+    let err = stderr(&rotate);
+    assert!(
+        err.contains(&format!("the tokens of user {}", before[0].user_id)),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(app.rows().await, before);
+}
+
+#[test]
+fn keys_rotate_on_the_key_file_puts_a_new_key_in_front_and_keeps_the_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let first = run(&["keys", "rotate"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let one = std::fs::read_to_string(dir.path().join("encryption.key")).unwrap();
+    let second = run(&["keys", "rotate"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let two = std::fs::read_to_string(dir.path().join("encryption.key")).unwrap();
+    let keys: Vec<&str> = two.trim().split(',').collect();
+    assert_eq!(keys.len(), 3, "generated, then two rotations: {two}");
+    assert!(
+        two.trim().ends_with(one.trim()),
+        "the old keys stay, after the new one"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("encryption.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_authorized_user_json_that_import_takes_into_another_deployment() {
+    let google = common::TestEmulator::start().await;
+    let user_id = google.add_user(ALICE, 3);
+    let first = TestApp::spawn_on(&google, "moving.apps.googleusercontent.com").await;
+    first.sign_in_ok(ALICE).await;
+    let second = TestApp::spawn_on(&google, "moving.apps.googleusercontent.com").await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().to_str().unwrap();
+
+    let export = first.command(&["users", "export", ALICE, "--output", path]);
+    assert!(export.status.success(), "{}", stderr(&export));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(json["type"], "authorized_user");
+    assert_eq!(json["client_id"], "moving.apps.googleusercontent.com");
+    assert!(json["refresh_token"].as_str().unwrap().starts_with("1//"));
+    assert!(!stderr(&export).contains(json["refresh_token"].as_str().unwrap()));
+
+    let import = second.command(&["users", "import", path]);
+
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert_eq!(stdout(&import), format!("imported {user_id}\t{ALICE}\n"));
+    let token = second.command(&["users", "token", ALICE]);
+    assert!(token.status.success(), "{}", stderr(&token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_of_another_clients_or_a_revoked_grant_stores_nothing() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 3);
+    app.sign_in_ok(ALICE).await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().to_str().unwrap().to_owned();
+    assert!(
+        app.command(&["users", "export", ALICE, "--output", &path])
+            .status
+            .success()
+    );
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    app.google
+        .control(&format!("users/{ALICE}/revoke"), json!({}))
+        .await;
+    app.sql("DELETE FROM credentials").await;
+
+    let revoked = app.command(&["users", "import", &path]);
+    let mut other = exported.clone();
+    other["client_id"] = "someone-else.apps.googleusercontent.com".into();
+    std::fs::write(&path, other.to_string()).unwrap();
+    let foreign = app.command(&["users", "import", &path]);
+    std::fs::write(&path, "{\"type\": \"service_account\"}").unwrap();
+    let wrong_type = app.command(&["users", "import", &path]);
+
+    assert!(!revoked.status.success());
+    assert!(
+        stderr(&revoked).contains("nothing was stored"),
+        "{}",
+        stderr(&revoked)
+    );
+    assert!(
+        stderr(&foreign).contains("holds a grant to OAuth client someone-else"),
+        "{}",
+        stderr(&foreign)
+    );
+    assert!(
+        stderr(&wrong_type).contains("is not an authorized_user file"),
+        "{}",
+        stderr(&wrong_type)
+    );
+    assert!(app.rows().await.is_empty());
+}
+
+/// A child process killed when dropped, even when the test fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary and returns it with the first stdout line containing `marker`.
+fn spawn_until(args: &[&str], marker: &str) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"))
+            .args(args)
+            .env_clear()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let line = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("the output never said {marker}"));
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, line)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_the_whole_flow_with_nothing_configured() {
+    let (_demo, line) = spawn_until(
+        &["demo", "--listen", "127.0.0.1:0", "--auto-approve"],
+        "Open http",
+    );
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let browser = common::no_redirects(true);
+
+    let google = browser
+        .get(format!(
+            "{url}oauth2/authorize?login_hint=alice@example.com"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let callback = browser.get(common::location(&google)).send().await.unwrap();
+    let signed_in = browser
+        .get(common::location(&callback))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text().await.unwrap()
+    );
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        page.contains("<strong id=\"user\">alice@example.com</strong>"),
+        "{page}"
+    );
+    assert_eq!(page.matches("<tr class=").count(), 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_command_writes_client_secrets_that_point_at_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("client_secrets.json");
+    let (_emulator, line) = spawn_until(
+        &[
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--write-client-secrets",
+            path.to_str().unwrap(),
+        ],
+        "Google emulator on",
+    );
+    let base = line.rsplit(' ').next().unwrap().to_owned();
+
+    let secrets = mailgrant::config::ClientSecrets::load(&path).unwrap();
+
+    assert!(secrets.token_uri.as_str().starts_with(&base));
+    assert!(
+        secrets
+            .ensure_redirect_uri("http://localhost:8080/oauth2callback")
+            .is_ok()
+    );
+    let auth = common::no_redirects(false)
+        .get(secrets.auth_uri.clone())
+        .query(&[
+            ("client_id", secrets.client_id.as_str()),
+            ("redirect_uri", "http://localhost:8080/oauth2callback"),
+            ("response_type", "code"),
+            ("scope", "openid email"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.status(),
+        reqwest::StatusCode::OK,
+        "the consent page answers"
+    );
+}

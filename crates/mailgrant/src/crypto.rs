@@ -37,6 +37,7 @@ pub enum CryptoError {
     },
 }
 
+#[derive(Clone)]
 struct Key {
     id: String,
     cipher: Aes256Gcm,
@@ -81,6 +82,7 @@ pub enum KeySource {
 }
 
 /// The current key (used to encrypt) and older keys (still readable).
+#[derive(Clone)]
 pub struct Keyring {
     current: Key,
     previous: Vec<Key>,
@@ -143,6 +145,52 @@ impl Keyring {
             previous: Vec::new(),
         };
         Ok((ring, KeySource::GeneratedKeyFile(path)))
+    }
+
+    /// The configuration value of this ring: every key, current first.
+    pub fn config_value(&self) -> String {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|k| STANDARD.encode(k.material))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// This ring with a new random key in front; the old ones stay readable.
+    pub fn rotated(self) -> Self {
+        let mut previous = vec![self.current];
+        previous.extend(self.previous);
+        Self {
+            current: Key::from_bytes(rand::random()),
+            previous,
+        }
+    }
+
+    /// Replaces `DIR/encryption.key` with this ring (written aside, then renamed,
+    /// so a crash leaves the old file or the new one, never half of one).
+    pub fn write_key_file(&self, data_dir: &Path) -> Result<PathBuf, CryptoError> {
+        let path = data_dir.join(KEY_FILE);
+        let temporary = data_dir.join(format!("{KEY_FILE}.new"));
+        let key_file_error = |source| CryptoError::KeyFile {
+            path: path.clone(),
+            source,
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary).map_err(key_file_error)?;
+        writeln!(file, "{}", self.config_value()).map_err(key_file_error)?;
+        file.sync_all().map_err(key_file_error)?;
+        std::fs::rename(&temporary, &path).map_err(key_file_error)?;
+        Ok(path)
+    }
+
+    /// The id of the key a blob was encrypted with, if it looks like ours.
+    pub fn key_id_of(blob: &[u8]) -> Option<&str> {
+        (blob.len() > 1 + KEY_ID_LEN && blob[0] == VERSION)
+            .then(|| std::str::from_utf8(&blob[1..1 + KEY_ID_LEN]).ok())
+            .flatten()
     }
 
     /// A new random key in the configuration format (for `MAILGRANT_ENCRYPTION_KEY`).

@@ -19,6 +19,8 @@ pub enum ReauthReason {
     Revoked { reason: String },
     /// Google kept refusing the access token after a refresh.
     Unauthorized,
+    /// The call needs a scope the user did not grant; ask for it incrementally.
+    MissingScope { scope: String },
 }
 
 impl std::fmt::Display for ReauthReason {
@@ -27,6 +29,7 @@ impl std::fmt::Display for ReauthReason {
             Self::NoRefreshToken => f.write_str("no refresh token is stored for this user"),
             Self::Revoked { reason } => write!(f, "the grant was revoked or expired ({reason})"),
             Self::Unauthorized => f.write_str("Google refuses the user's access token"),
+            Self::MissingScope { scope } => write!(f, "the user has not granted {scope}"),
         }
     }
 }
@@ -44,6 +47,16 @@ pub enum Error {
     },
     #[error("no stored credentials for user {0}")]
     UnknownUser(String),
+    /// The token endpoint kept failing transiently; the grant is kept, try later.
+    #[error("refreshing the access token of user {user_id} failed {attempts} times: {reason}")]
+    RefreshFailed {
+        user_id: String,
+        attempts: u32,
+        reason: String,
+    },
+    /// Another caller's refresh failed with this error (shared single-flight result).
+    #[error("{0}")]
+    Shared(String),
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]

@@ -6,10 +6,15 @@ use std::time::Duration;
 /// Builds the client: no redirects (a token endpoint must never be followed
 /// elsewhere, as oauth2-rs's security note says), bounded time.
 pub fn client() -> reqwest::Client {
+    client_with_timeout(Duration::from_secs(30))
+}
+
+/// The same client with another limit on each request.
+pub fn client_with_timeout(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
         .user_agent(concat!("mailgrant/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a client with these settings always builds")

@@ -11,9 +11,12 @@ pub mod crypto;
 mod error;
 pub mod gmail;
 pub mod http;
+pub mod metrics;
 pub mod oauth;
+pub mod rotation;
 pub mod store;
 pub mod userinfo;
+pub mod webhook;
 
 pub use error::{Error, ReauthReason};
 pub use secrecy::{ExposeSecret, SecretString};

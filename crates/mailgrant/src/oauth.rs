@@ -140,6 +140,7 @@ pub struct OAuthClient {
     http: reqwest::Client,
     scopes: Vec<String>,
     revoke_url: Url,
+    client_secret: SecretString,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -169,7 +170,16 @@ impl OAuthClient {
             http,
             scopes,
             revoke_url: endpoints.revoke.clone(),
+            client_secret: secrets.client_secret.clone(),
         }
+    }
+
+    pub fn client_id(&self) -> &str {
+        self.client.client_id()
+    }
+
+    pub fn client_secret(&self) -> &SecretString {
+        &self.client_secret
     }
 
     /// The scopes requested when a request names none.

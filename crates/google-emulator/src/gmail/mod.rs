@@ -1,39 +1,61 @@
 //! Gmail API v1 under `/gmail/v1/users/{userId}/…` (reference §5; field
-//! names from the discovery document `gmail.v1.json`).
+//! names from the discovery document `gmail.v1.json`), and its batch
+//! endpoint (reference §6).
 //!
 //! Every call is checked in Google's order: the token (401), its scopes
-//! (403 `insufficientPermissions`), then the `userId` (403 "Delegation
-//! denied").
+//! (403 `insufficientPermissions`), the `userId` (403 "Delegation
+//! denied"), then the user's quota (403 `userRateLimitExceeded`).
 
+pub mod batch;
+mod history;
+mod labels;
+mod listing;
 mod messages;
+mod method;
+mod modify;
 mod page_token;
 mod render;
+mod threads;
+
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::json;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
 
 use crate::bearer::{self, Caller};
-use crate::reply::{ApiError, json};
+use crate::date;
+use crate::reply::{self, ApiError};
 use crate::scopes::{self, GmailAccess};
-use crate::state::{EmulatorState, Shared, lock};
+use crate::state::{EmulatorState, Shared, User, lock, now_epoch_ms};
+use method::Method;
 
 /// The Gmail routes, before the fault layer and state are added.
 pub fn routes() -> Router<Shared> {
+    const USER: &str = "/gmail/v1/users/{user_id}";
     Router::new()
-        .route("/gmail/v1/users/{user_id}/profile", get(profile))
-        .route("/gmail/v1/users/{user_id}/messages", get(messages::list))
+        .route(&format!("{USER}/profile"), get(profile))
+        .route(&format!("{USER}/messages"), get(messages::list))
         .route(
-            "/gmail/v1/users/{user_id}/messages/{id}",
-            get(messages::get),
+            &format!("{USER}/messages/{{id}}"),
+            get(messages::get).delete(modify::delete),
         )
         .route(
-            "/gmail/v1/users/{user_id}/messages/{message_id}/attachments/{id}",
+            &format!("{USER}/messages/{{id}}/modify"),
+            post(modify::modify),
+        )
+        .route(
+            &format!("{USER}/messages/{{message_id}}/attachments/{{id}}"),
             get(messages::attachment),
         )
+        .route(&format!("{USER}/threads"), get(threads::list))
+        .route(&format!("{USER}/threads/{{id}}"), get(threads::get))
+        .route(&format!("{USER}/labels"), get(labels::list))
+        .route(&format!("{USER}/labels/{{id}}"), get(labels::get))
+        .route(&format!("{USER}/history"), get(history::list))
 }
 
 /// The query string as pairs, repeated names kept.
@@ -49,17 +71,19 @@ struct Access {
     access: GmailAccess,
 }
 
-/// Checks token, scopes and `userId` (`me` or the caller's own address).
+/// Checks token, scopes, `userId` (`me` or the caller's own address) and
+/// quota, and charges the call's units.
 fn authorize(
-    state: &EmulatorState,
+    state: &mut EmulatorState,
     headers: &HeaderMap,
     query: &[(String, String)],
     user_id: &str,
+    method: Method,
 ) -> Result<Access, ApiError> {
     let caller = bearer::authenticate(state, headers, query, "gmail.googleapis.com")?;
-    let access = scopes::gmail_access(&caller.scopes);
-    if access == GmailAccess::None {
-        return Err(ApiError::insufficient_scopes(scopes::GMAIL_READ));
+    let accepted = method.scopes();
+    if !caller.scopes.iter().any(|s| accepted.contains(&s.as_str())) {
+        return Err(ApiError::insufficient_scopes(accepted));
     }
     if user_id != "me" && !user_id.eq_ignore_ascii_case(&caller.email) {
         return Err(ApiError::forbidden(format!(
@@ -67,7 +91,53 @@ fn authorize(
             caller.email
         )));
     }
+    if let Err(wait) = state
+        .quota
+        .charge(&caller.user_id, method.units(), Instant::now())
+    {
+        let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::user_rate_limit_exceeded(
+            seconds.max(1),
+            &date::iso8601(now_epoch_ms() + wait_ms),
+        ));
+    }
+    let access = scopes::gmail_access(&caller.scopes);
     Ok(Access { caller, access })
+}
+
+/// Runs one Gmail call: parses the query, authorizes `method`, then
+/// `handle`s it with the state locked; errors become Google's envelope.
+fn serve(
+    shared: &Shared,
+    headers: &HeaderMap,
+    raw_query: Option<String>,
+    user_id: &str,
+    method: Method,
+    handle: impl FnOnce(&mut EmulatorState, &Access, &[(String, String)]) -> Result<Response, ApiError>,
+) -> Response {
+    let query = pairs(raw_query.as_deref());
+    let mut state = lock(shared);
+    authorize(&mut state, headers, &query, user_id, method)
+        .and_then(|access| handle(&mut state, &access, &query))
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn ok(body: &Value) -> Result<Response, ApiError> {
+    Ok(reply::json(StatusCode::OK, body))
+}
+
+/// The caller's own account.
+fn user<'a>(state: &'a EmulatorState, access: &Access) -> Result<&'a User, ApiError> {
+    state
+        .user_by_id(&access.caller.user_id)
+        .ok_or_else(ApiError::not_found)
+}
+
+fn user_mut<'a>(state: &'a mut EmulatorState, access: &Access) -> Result<&'a mut User, ApiError> {
+    state
+        .user_by_id_mut(&access.caller.user_id)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// `users.getProfile`.
@@ -77,22 +147,20 @@ async fn profile(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = pairs(query.as_deref());
-    let state = lock(&shared);
-    let access = match authorize(&state, &headers, &query, &user_id) {
-        Ok(access) => access,
-        Err(error) => return error.into_response(),
-    };
-    let Some(user) = state.user_by_id(&access.caller.user_id) else {
-        return ApiError::not_found().into_response();
-    };
-    json(
-        StatusCode::OK,
-        &json!({
-            "emailAddress": user.email,
-            "messagesTotal": user.mailbox.messages.len(),
-            "threadsTotal": user.mailbox.threads_total(),
-            "historyId": user.mailbox.history_id().to_string(),
-        }),
+    serve(
+        &shared,
+        &headers,
+        query,
+        &user_id,
+        Method::GetProfile,
+        |state, access, _| {
+            let user = user(state, access)?;
+            ok(&json!({
+                "emailAddress": user.email,
+                "messagesTotal": user.mailbox.messages.len(),
+                "threadsTotal": user.mailbox.threads_total(),
+                "historyId": user.mailbox.history_id().to_string(),
+            }))
+        },
     )
 }

@@ -1,13 +1,16 @@
 //! One generated message at a time: who writes, about what, in which
-//! thread, with which labels. Called oldest first by `Mailbox::generate`.
+//! thread, to whom in copy, with which labels and attachments. Called
+//! oldest first by `Mailbox::generate`.
 
 use super::corpus::{self, CORRESPONDENTS, Content, Correspondent};
-use super::date;
 use super::rng::SeededRng;
 use super::{Address, Attachment, FIRST_HISTORY_ID, Message};
+use crate::date;
 
 /// How many recent conversations a new message may reply to.
 const OPEN_THREADS: usize = 6;
+/// Threads close after this many messages, so they hold 1 to 6.
+const MAX_THREAD_LEN: usize = 6;
 
 /// A conversation still open to replies.
 pub struct ThreadState {
@@ -15,6 +18,7 @@ pub struct ThreadState {
     subject: String,
     correspondent: usize,
     references: Vec<String>,
+    len: usize,
 }
 
 pub fn next_message(
@@ -103,7 +107,23 @@ pub fn next_message(
     if rng.chance(0.07) {
         label_ids.push("STARRED".to_owned());
     }
-    let attachment = (rng.chance(0.06)).then(|| attachment(rng, index));
+    let mut attachments = Vec::new();
+    if rng.chance(0.06) {
+        attachments.push(attachment(rng, index));
+        if rng.chance(0.3) {
+            attachments.push(photo(index));
+        }
+    }
+    let cc = if !correspondent.automated && rng.chance(0.2) {
+        let other = &CORRESPONDENTS[(correspondent_index + 1 + rng.below(8)) % 10];
+        vec![Address {
+            name: other.name.to_owned(),
+            email: other.email.to_owned(),
+        }]
+    } else {
+        Vec::new()
+    };
+    label_ids.extend(user_labels(correspondent, &subject).map(str::to_owned));
     let offset = if sent {
         0
     } else {
@@ -118,12 +138,19 @@ pub fn next_message(
     let mut thread_refs = references.clone();
     thread_refs.push(message_id_header.clone());
     match reply_to {
-        Some(t) => threads[t].references = thread_refs,
+        Some(t) => {
+            threads[t].references = thread_refs;
+            threads[t].len += 1;
+            if threads[t].len >= MAX_THREAD_LEN {
+                threads.remove(t);
+            }
+        }
         None if !correspondent.automated => threads.push(ThreadState {
             id: thread_id.clone(),
             subject: subject.clone(),
             correspondent: correspondent_index,
             references: thread_refs,
+            len: 1,
         }),
         None => {}
     }
@@ -139,13 +166,47 @@ pub fn next_message(
         label_ids,
         from,
         to: vec![to],
+        cc,
         subject,
         date_header: date::rfc2822(time, offset),
         message_id_header,
         references,
         text: content.text,
         html: content.html,
-        attachment,
+        attachments,
+        source: None,
+    }
+}
+
+/// The generated mailbox's user labels (`labels::generated_labels`) that
+/// fit a message: Receipts for invoices, Travel for trips, Work and
+/// Work/Projects for work topics.
+fn user_labels(sender: &Correspondent, subject: &str) -> impl Iterator<Item = &'static str> {
+    let subject = subject.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| subject.contains(w));
+    [
+        (sender.email.starts_with("billing"), "Label_1"),
+        (has(&["photos from", "holiday", "conference"]), "Label_2"),
+        (has(&["hiring", "offsite"]), "Label_3"),
+        (
+            has(&["roadmap", "launch", "migration", "design review", "budget"]),
+            "Label_4",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(fits, id)| fits.then_some(id))
+}
+
+fn photo(index: usize) -> Attachment {
+    Attachment {
+        filename: format!("IMG_{:04}.jpg", 1000 + index % 9000),
+        mime_type: "image/jpeg".to_owned(),
+        // A JPEG start-of-image marker and padding: enough for a client
+        // to see binary data.
+        data: [0xFF, 0xD8, 0xFF, 0xE0]
+            .into_iter()
+            .chain((0..600u32).map(|i| (i * 7 % 251) as u8))
+            .collect(),
     }
 }
 

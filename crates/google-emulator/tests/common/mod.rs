@@ -16,6 +16,8 @@ pub const CLIENT_SECRET: &str = "GOCSPX-emulator-demo-secret";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:8080/oauth2callback";
 pub const GMAIL_READONLY: &str = "https://www.googleapis.com/auth/gmail.readonly";
 pub const GMAIL_METADATA: &str = "https://www.googleapis.com/auth/gmail.metadata";
+pub const GMAIL_MODIFY: &str = "https://www.googleapis.com/auth/gmail.modify";
+pub const MAIL_GOOGLE_COM: &str = "https://mail.google.com/";
 
 pub struct TestEmulator {
     pub base: String,
@@ -141,6 +143,39 @@ impl TestEmulator {
             .as_str()
             .expect("access_token")
             .to_owned()
+    }
+
+    /// An access token of `email`'s with `scope`.
+    pub async fn token_with(&self, email: &str, scope: &str) -> String {
+        self.tokens_for(email, scope).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Adds a user with `messages` generated messages over the control.
+    pub async fn add_user(&self, email: &str, messages: usize) {
+        let (status, body) = self
+            .post_json(
+                "/emulator/users",
+                &serde_json::json!({"email": email, "messages": messages}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    /// POST a JSON body with a bearer token.
+    pub async fn post_with(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
     }
 
     pub async fn get_with(&self, token: &str, path: &str) -> reqwest::Response {

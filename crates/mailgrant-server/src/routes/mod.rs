@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod health;
 pub mod pages;
+pub mod v1;
 
 use std::time::Instant;
 
@@ -26,8 +27,19 @@ pub fn router(state: AppState) -> Router {
         .route("/disconnect", post(auth::disconnect))
         .route("/api/messages", get(api::messages))
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/v1/openapi.json", get(v1::openapi))
+        .merge(token_api(state.clone()))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+fn token_api(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/users", get(v1::list_users))
+        .route("/v1/users/{id}", get(v1::get_user).delete(v1::delete_user))
+        .route("/v1/users/{id}/token", get(v1::token))
+        .route_layer(middleware::from_fn_with_state(state, v1::authenticate))
 }
 
 /// Logs method, path and status. Never the query string: the callback's carries

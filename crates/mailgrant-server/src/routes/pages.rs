@@ -1,11 +1,12 @@
 //! `GET /`: the connect button, or the signed-in user's messages with search and paging.
 
 use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use futures::future::join_all;
 use mailgrant::gmail::{ListMessages, Message, MessageFormat};
 use serde::Deserialize;
+use url::Url;
 
 use crate::error::AppError;
 use crate::routes::api::list_for;
@@ -61,7 +62,7 @@ pub async fn home(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     Query(query): Query<HomeQuery>,
-) -> Html<String> {
+) -> Response {
     let notice = match query.notice.as_deref() {
         Some("access_denied") => "<p class=\"notice\">You did not grant access to your Gmail.</p>",
         Some("disconnected") => {
@@ -75,12 +76,24 @@ pub async fn home(
              <p>Let this app read your Gmail while you are away. You will be asked to approve read-only access.</p>\
              <p><a class=\"button\" id=\"connect\" href=\"{AUTHORIZE_PATH}\">Connect Gmail</a></p>"
         ),
-        Some(session) => signed_in(&state, &session, &query, notice).await,
+        Some(session) => match signed_in(&state, &session, &query, notice).await {
+            Ok(body) => body,
+            // The grant is gone: straight back to consent (unless the user just
+            // declined there, which shows the page with a reconnect button).
+            Err(authorization_url) => {
+                return Redirect::to(authorization_url.as_str()).into_response();
+            }
+        },
     };
-    Html(layout("mailgrant", &body))
+    Html(layout("mailgrant", &body)).into_response()
 }
 
-async fn signed_in(state: &AppState, session: &Session, query: &HomeQuery, notice: &str) -> String {
+async fn signed_in(
+    state: &AppState,
+    session: &Session,
+    query: &HomeQuery,
+    notice: &str,
+) -> Result<String, Url> {
     let who = escape(session.email.as_deref().unwrap_or(&session.user_id));
     let q = query.q.clone().unwrap_or_default();
     let header = format!(
@@ -101,18 +114,21 @@ async fn signed_in(state: &AppState, session: &Session, query: &HomeQuery, notic
         Ok(page) => page,
         Err(AppError::Reauthorize {
             authorization_url, ..
+        }) if query.notice.is_none() => return Err(authorization_url),
+        Err(AppError::Reauthorize {
+            authorization_url, ..
         }) => {
-            return format!(
+            return Ok(format!(
                 "{header}<p class=\"error\">Your Gmail access has to be renewed.</p>\
                  <p><a class=\"button\" id=\"reconnect\" href=\"{}\">Reconnect Gmail</a></p>",
                 escape(authorization_url.as_str())
-            );
+            ));
         }
         Err(error) => {
-            return format!(
+            return Ok(format!(
                 "{header}<p class=\"error\">{}</p>",
                 escape(&error.to_string())
-            );
+            ));
         }
     };
     let mailbox = state.0.gmail.user(&session.user_id);
@@ -157,7 +173,9 @@ async fn signed_in(state: &AppState, session: &Session, query: &HomeQuery, notic
     } else {
         String::new()
     };
-    format!("{header}{list}<nav class=\"paging\">{first}{next}</nav>")
+    Ok(format!(
+        "{header}{list}<nav class=\"paging\">{first}{next}</nav>"
+    ))
 }
 
 fn row(message: &Message) -> String {

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, UserSeed};
-use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES};
+use mailgrant::broker::RetryPolicy;
+use mailgrant::config::ClientSecrets;
 use mailgrant::crypto::Keyring;
 use mailgrant::store;
 use mailgrant_server::cli::emulator_endpoints;
@@ -63,14 +64,20 @@ pub struct TestEmulator {
 }
 
 impl TestEmulator {
+    /// An auto-approving emulator with no users or clients.
     pub async fn start() -> Self {
-        capture_logs();
-        let emulator = Emulator::new(EmulatorConfig {
+        Self::start_with(EmulatorConfig {
             auto_approve: true,
             clients: Vec::new(),
             users: Vec::new(),
             ..EmulatorConfig::default()
-        });
+        })
+        .await
+    }
+
+    pub async fn start_with(config: EmulatorConfig) -> Self {
+        capture_logs();
+        let emulator = Emulator::new(config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = emulator.router();
@@ -162,6 +169,15 @@ impl TestApp {
     /// A server using `client_id` at `google`; apps sharing a client id share
     /// the user's grant at Google, as two deployments of one app would.
     pub async fn spawn_on(google: &TestEmulator, client_id: &str) -> Self {
+        Self::spawn_with(google, client_id, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn_on`], with a last say on the settings.
+    pub async fn spawn_with(
+        google: &TestEmulator,
+        client_id: &str,
+        customize: impl FnOnce(&mut Settings),
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let redirect_uri = format!("{address}/oauth2callback");
@@ -191,17 +207,26 @@ impl TestApp {
         let keys = Arc::new(Keyring::from_config(&key_config).unwrap());
         let client_secrets_path = dir.path().join("client_secrets.json");
         std::fs::write(&client_secrets_path, &secrets_json).unwrap();
-        let settings = Settings {
-            client_secrets: ClientSecrets::parse(&secrets_json, "test".as_ref()).unwrap(),
-            endpoints: emulator_endpoints(&google.base).unwrap(),
-            public_url: Url::parse(&address).unwrap(),
-            scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-            store: store::open(&format!("sqlite://{}", db_path.display()))
+        let mut settings = Settings::new(
+            ClientSecrets::parse(&secrets_json, "test".as_ref()).unwrap(),
+            emulator_endpoints(&google.base).unwrap(),
+            Url::parse(&address).unwrap(),
+            store::open(&format!("sqlite://{}", db_path.display()))
                 .await
                 .unwrap(),
-            keys: keys.clone(),
-            refresh_margin: mailgrant::broker::DEFAULT_REFRESH_MARGIN,
+            keys.clone(),
+        );
+        // Transient failures are retried quickly in tests.
+        settings.retry = RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
         };
+        settings.http_timeout = Duration::from_secs(2);
+        // Tests change rows behind the app's back (as another replica would);
+        // no in-memory copy may hide that.
+        settings.token_cache_ttl = Duration::ZERO;
+        customize(&mut settings);
         let app = App::build(settings).unwrap();
         let router = mailgrant_server::router(AppState(Arc::new(app)));
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -270,6 +295,11 @@ impl TestApp {
 
     /// Runs the `mailgrant` binary with this app's configuration.
     pub fn command(&self, args: &[&str]) -> std::process::Output {
+        self.command_with_key(args, &self.key_config)
+    }
+
+    /// Runs the binary with another `MAILGRANT_ENCRYPTION_KEY`.
+    pub fn command_with_key(&self, args: &[&str], key: &str) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"))
             .args(args)
             .env_clear()
@@ -279,7 +309,7 @@ impl TestApp {
                 "MAILGRANT_DATABASE",
                 format!("sqlite://{}", self.db_path.display()),
             )
-            .env("MAILGRANT_ENCRYPTION_KEY", &self.key_config)
+            .env("MAILGRANT_ENCRYPTION_KEY", key)
             .env(
                 "MAILGRANT_USERINFO_URL",
                 format!("{}/oauth2/v2/userinfo", self.google.base),
@@ -292,6 +322,25 @@ impl TestApp {
             .env("RUST_LOG", "debug")
             .output()
             .unwrap()
+    }
+
+    /// Makes every stored access token look expired to mailgrant (Google's
+    /// copies stay valid): the next use must refresh.
+    pub async fn expire_stored_tokens(&self) {
+        self.sql("UPDATE credentials SET access_token_expires_at = 0")
+            .await;
+    }
+
+    /// Runs one statement on the app's SQLite file.
+    pub async fn sql(&self, statement: &str) {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
     }
 
     /// Every row of the credentials table, as the database holds it.

@@ -37,6 +37,15 @@ pub enum GmailError {
     Transport(String),
 }
 
+/// Scopes that allow reading mail; a read needs one of them. The first is what
+/// an incremental authorization asks for.
+pub const READ_SCOPES: [&str; 4] = [
+    "https://www.googleapis.com/auth/gmail.readonly",
+    "https://www.googleapis.com/auth/gmail.modify",
+    "https://mail.google.com/",
+    "https://www.googleapis.com/auth/gmail.metadata",
+];
+
 /// The Gmail client shared by every user.
 #[derive(Clone)]
 pub struct Gmail {
@@ -104,6 +113,13 @@ impl Mailbox<'_> {
         self.get("profile", &[]).await
     }
 
+    /// "Authorize again" for this user, with their address as the hint.
+    async fn reauthorize(&self, reason: ReauthReason) -> Result<Error, Error> {
+        let credential = self.gmail.broker.store().get(self.user_id).await?;
+        let email = credential.as_ref().and_then(|c| c.email.as_deref());
+        Ok(self.gmail.broker.reauthorize(self.user_id, email, reason))
+    }
+
     #[tracing::instrument(skip_all, fields(user = %self.user_id, path = %path))]
     async fn get<T: DeserializeOwned>(
         &self,
@@ -116,7 +132,10 @@ impl Mailbox<'_> {
             .join(&format!("gmail/v1/users/me/{path}"))
             .map_err(|e| GmailError::Malformed(e.to_string()))?;
         let broker = &self.gmail.broker;
-        let mut token = broker.access_token(self.user_id).await?;
+        let metrics = broker.metrics();
+        let mut token = broker
+            .access_token_with_scope(self.user_id, &READ_SCOPES)
+            .await?;
         let mut retried = false;
         loop {
             let response = self
@@ -127,20 +146,15 @@ impl Mailbox<'_> {
                 .bearer_auth(token.access_token.expose_secret())
                 .send()
                 .await
-                .map_err(|e| GmailError::Transport(describe(e)))?;
+                .map_err(|e| {
+                    metrics.gmail_call(0);
+                    GmailError::Transport(describe(e))
+                })?;
             let status = response.status();
+            metrics.gmail_call(status.as_u16());
             if status == reqwest::StatusCode::UNAUTHORIZED {
                 if retried {
-                    let credential = broker.store().get(self.user_id).await?;
-                    let hint = credential
-                        .as_ref()
-                        .and_then(|c| c.email.as_deref())
-                        .unwrap_or(self.user_id);
-                    return Err(Error::ReauthorizationRequired {
-                        user_id: Some(self.user_id.to_owned()),
-                        authorization_url: broker.reauthorization_url(Some(hint)),
-                        reason: ReauthReason::Unauthorized,
-                    });
+                    return Err(self.reauthorize(ReauthReason::Unauthorized).await?);
                 }
                 tracing::info!("Gmail answered 401; refreshing once");
                 token = broker
@@ -154,7 +168,18 @@ impl Mailbox<'_> {
                 .await
                 .map_err(|e| GmailError::Transport(describe(e)))?;
             if !status.is_success() {
-                return Err(api_error(status.as_u16(), &body).into());
+                let error = api_error(status.as_u16(), &body);
+                // The user unticked the scope on Google's granular consent screen
+                // (or revoked it): ask for it again, incrementally.
+                if matches!(&error, GmailError::Api { reason: Some(r), .. } if r == "insufficientPermissions")
+                {
+                    return Err(self
+                        .reauthorize(ReauthReason::MissingScope {
+                            scope: READ_SCOPES[0].to_owned(),
+                        })
+                        .await?);
+                }
+                return Err(error.into());
             }
             return serde_json::from_slice(&body).map_err(|e| {
                 GmailError::Malformed(format!("line {} column {}", e.line(), e.column())).into()

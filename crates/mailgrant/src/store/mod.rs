@@ -47,6 +47,13 @@ pub struct Revocation {
     pub reason: String,
 }
 
+/// A row's two encrypted tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenPair {
+    pub refresh_token: Option<EncryptedToken>,
+    pub access_token: Option<EncryptedToken>,
+}
+
 /// What a completed authorization writes.
 #[derive(Clone, Debug)]
 pub struct GrantUpdate {
@@ -103,6 +110,14 @@ pub trait CredentialStore: Send + Sync + 'static {
     ) -> Result<Vec<StoredCredential>, StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Swaps the user's tokens for re-encrypted ones, only if they are still
+    /// `expected` (a refresh in between makes it `false`; read and try again).
+    async fn replace_tokens(
+        &self,
+        user_id: &str,
+        expected: &TokenPair,
+        replacement: &TokenPair,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the store a `--database` URL names, running its migrations.

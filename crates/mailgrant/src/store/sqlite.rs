@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
 
 use super::{
     CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, Revocation, StoreError,
-    StoredCredential, join_scopes, now_unix, split_scopes,
+    StoredCredential, TokenPair, join_scopes, now_unix, split_scopes,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -196,6 +196,28 @@ impl CredentialStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn replace_tokens(
+        &self,
+        user_id: &str,
+        expected: &TokenPair,
+        replacement: &TokenPair,
+    ) -> Result<bool, StoreError> {
+        let bytes = |t: &Option<EncryptedToken>| t.as_ref().map(|t| t.0.clone());
+        // `IS` compares NULLs as equal, unlike `=`.
+        let result = sqlx::query(
+            "UPDATE credentials SET refresh_token = ?4, access_token = ?5
+             WHERE user_id = ?1 AND refresh_token IS ?2 AND access_token IS ?3",
+        )
+        .bind(user_id)
+        .bind(bytes(&expected.refresh_token))
+        .bind(bytes(&expected.access_token))
+        .bind(bytes(&replacement.refresh_token))
+        .bind(bytes(&replacement.access_token))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

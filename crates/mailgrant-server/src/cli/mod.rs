@@ -1,0 +1,312 @@
+//! The `mailgrant` command line: `demo`, `serve`, `emulator`, and operator
+//! commands on the store. Every flag also reads a `MAILGRANT_*` variable.
+
+mod operator;
+mod servers;
+
+pub use servers::emulator_endpoints;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES, GoogleEndpoints};
+use mailgrant::crypto::{KeySource, Keyring};
+use mailgrant::store::{self, CredentialStore};
+use url::Url;
+
+use crate::state::{App, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "mailgrant",
+    version,
+    about = "Act on a user's Gmail while the user is away"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Emulator and server in one process, with demo users and seeded mailboxes.
+    Demo(DemoArgs),
+    /// Run the web server against Google (or an emulator).
+    Serve(ServeArgs),
+    /// Run the local stand-in for Google's OAuth, userinfo, revoke and Gmail endpoints.
+    Emulator(EmulatorArgs),
+    /// Stored users: list, show, print a fresh access token, revoke and delete.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// A stored user's messages.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
+    /// Encryption keys of stored tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the mailgrant server listens.
+    #[arg(long, env = "MAILGRANT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the emulated Google listens (port 0: any free port).
+    #[arg(long, env = "MAILGRANT_EMULATOR_LISTEN", default_value = "127.0.0.1:0")]
+    emulator_listen: SocketAddr,
+    /// Approve consent at once for the login_hint user (for scripts).
+    #[arg(long, env = "MAILGRANT_AUTO_APPROVE")]
+    auto_approve: bool,
+}
+
+/// Where credentials are kept and how they are encrypted.
+#[derive(Args)]
+pub struct StoreArgs {
+    /// Database URL; default `sqlite://DATA_DIR/mailgrant.db`.
+    #[arg(long, env = "MAILGRANT_DATABASE")]
+    database: Option<String>,
+    /// Directory for the embedded database and a generated key file.
+    #[arg(long, env = "MAILGRANT_DATA_DIR", default_value = ".mailgrant")]
+    data_dir: PathBuf,
+    /// Base64 of 32 random bytes; several, comma-separated, to rotate (first is current).
+    /// Default: a key file in the data directory, generated on first use.
+    #[arg(long, env = "MAILGRANT_ENCRYPTION_KEY", hide_env_values = true)]
+    encryption_key: Option<String>,
+}
+
+/// The OAuth client and Google's endpoints.
+#[derive(Args)]
+pub struct GoogleArgs {
+    /// Google's client_secrets.json for this app.
+    #[arg(long, env = "MAILGRANT_CLIENT_SECRETS")]
+    client_secrets: PathBuf,
+    /// The URL users reach this server at; the redirect URI is PUBLIC_URL/oauth2callback.
+    #[arg(
+        long,
+        env = "MAILGRANT_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    public_url: Url,
+    /// Scopes to request (space or comma separated).
+    #[arg(long, env = "MAILGRANT_SCOPES", value_delimiter = ',', num_args = 1..)]
+    scopes: Vec<String>,
+    #[arg(
+        long,
+        env = "MAILGRANT_USERINFO_URL",
+        default_value = "https://www.googleapis.com/oauth2/v2/userinfo"
+    )]
+    userinfo_url: Url,
+    #[arg(
+        long,
+        env = "MAILGRANT_REVOKE_URL",
+        default_value = "https://oauth2.googleapis.com/revoke"
+    )]
+    revoke_url: Url,
+    #[arg(
+        long,
+        env = "MAILGRANT_GMAIL_API_URL",
+        default_value = "https://gmail.googleapis.com/"
+    )]
+    gmail_api_url: Url,
+    /// Refresh access tokens this many seconds before they expire.
+    #[arg(long, env = "MAILGRANT_REFRESH_MARGIN", default_value_t = 300)]
+    refresh_margin: u64,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "MAILGRANT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Keys that may call the token API (/v1); comma separated. A key, or
+    /// `sha256:HEX` of one. None: the token API answers 401.
+    #[arg(
+        long = "api-key",
+        env = "MAILGRANT_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_keys: Vec<String>,
+    /// POST signed credential events (created, refreshed after a failure, revoked) here.
+    #[arg(long, env = "MAILGRANT_WEBHOOK_URL", requires = "webhook_secret")]
+    webhook_url: Option<Url>,
+    /// HMAC-SHA256 key of the webhook's `X-Mailgrant-Signature`.
+    #[arg(long, env = "MAILGRANT_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    #[command(flatten)]
+    google: GoogleArgs,
+}
+
+#[derive(Args)]
+pub struct EmulatorArgs {
+    #[arg(
+        long,
+        env = "MAILGRANT_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
+    listen: SocketAddr,
+    /// Write a client_secrets.json that points at this emulator.
+    #[arg(long)]
+    write_client_secrets: Option<PathBuf>,
+    /// Approve consent at once for the login_hint user (or the first user).
+    #[arg(long, env = "MAILGRANT_AUTO_APPROVE")]
+    auto_approve: bool,
+    /// Redirect URIs registered for the demo client (default: port 8080 on localhost and 127.0.0.1).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Every stored user, one a line.
+    List {
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+    /// One user (id or email), without tokens.
+    Show {
+        user: String,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+    /// Print a fresh access token for the user on stdout.
+    Token {
+        user: String,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+    /// Revoke the grant at Google and delete the stored credentials.
+    Revoke {
+        user: String,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+    /// Write the user's grant as Google's `authorized_user` JSON (holds the refresh token).
+    Export {
+        user: String,
+        /// File to write (created with 0600 rights); default stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+    /// Store a grant from Google's `authorized_user` JSON (as google-auth writes it).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random key for MAILGRANT_ENCRYPTION_KEY.
+    Generate,
+    /// Re-encrypt every stored token with the current key. With the key file
+    /// (no MAILGRANT_ENCRYPTION_KEY), a new key is generated first and put in
+    /// front; old keys stay in the file, readable, until you remove them.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MessagesCommand {
+    /// One page of the user's messages: id and thread id a line.
+    List {
+        user: String,
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        max_results: u32,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Demo(args) => servers::demo(args).await,
+            Command::Serve(args) => servers::serve(args).await,
+            Command::Emulator(args) => servers::emulator(args).await,
+            Command::Users(command) => operator::users(command).await,
+            Command::Messages(command) => operator::messages(command).await,
+            Command::Keys(command) => operator::keys(command).await,
+        }
+    }
+}
+
+impl StoreArgs {
+    async fn open(&self) -> anyhow::Result<(Arc<dyn CredentialStore>, Arc<Keyring>)> {
+        let keys = match &self.encryption_key {
+            Some(value) => Keyring::from_config(value).context("MAILGRANT_ENCRYPTION_KEY")?,
+            None => {
+                let (keys, source) = Keyring::load_or_generate(&self.data_dir)?;
+                if let KeySource::GeneratedKeyFile(path) = source {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "generated a new encryption key for stored tokens; keep this file (or set MAILGRANT_ENCRYPTION_KEY): without it stored tokens cannot be read"
+                    );
+                }
+                keys
+            }
+        };
+        let url = match &self.database {
+            Some(url) => url.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating {}", self.data_dir.display()))?;
+                format!("sqlite://{}", self.data_dir.join("mailgrant.db").display())
+            }
+        };
+        let store = store::open(&url)
+            .await
+            .context("opening the credential store")?;
+        Ok((store, Arc::new(keys)))
+    }
+}
+
+impl GoogleArgs {
+    async fn app(&self) -> anyhow::Result<App> {
+        Ok(App::build(self.settings().await?)?)
+    }
+
+    async fn settings(&self) -> anyhow::Result<Settings> {
+        let client_secrets = ClientSecrets::load(&self.client_secrets)?;
+        // Refuse before anything is created on disk.
+        client_secrets
+            .ensure_redirect_uri(crate::state::redirect_uri(&self.public_url)?.as_str())?;
+        let (store, keys) = self.store.open().await?;
+        let scopes = if self.scopes.is_empty() {
+            DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            self.scopes
+                .iter()
+                .flat_map(|s| s.split_whitespace())
+                .map(str::to_owned)
+                .collect()
+        };
+        let endpoints = GoogleEndpoints {
+            userinfo: self.userinfo_url.clone(),
+            revoke: self.revoke_url.clone(),
+            gmail_api: self.gmail_api_url.clone(),
+        };
+        let mut settings = Settings::new(
+            client_secrets,
+            endpoints,
+            self.public_url.clone(),
+            store,
+            keys,
+        );
+        settings.scopes = scopes;
+        settings.refresh_margin = Duration::from_secs(self.refresh_margin);
+        Ok(settings)
+    }
+}

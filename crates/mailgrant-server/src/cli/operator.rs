@@ -1,0 +1,281 @@
+//! Operator commands on the store: users, messages, keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use mailgrant::crypto::Keyring;
+use mailgrant::gmail::ListMessages;
+use mailgrant::rotation::reencrypt_all;
+use mailgrant::store::StoredCredential;
+use mailgrant::{ExposeSecret, SecretString};
+
+use super::{KeysCommand, MessagesCommand, UsersCommand};
+use crate::state::App;
+
+async fn resolve(app: &App, user: &str) -> anyhow::Result<StoredCredential> {
+    let store = app.broker.store();
+    let found = if user.contains('@') {
+        store.find_by_email(user).await?
+    } else {
+        store.get(user).await?
+    };
+    found.with_context(|| format!("no stored user {user}"))
+}
+
+/// Turns "authorize again" into a message that names the user and the URL.
+fn explain(user: &StoredCredential) -> impl Fn(mailgrant::Error) -> anyhow::Error + '_ {
+    move |error| match error {
+        mailgrant::Error::ReauthorizationRequired {
+            authorization_url,
+            reason,
+            ..
+        } => anyhow::anyhow!(
+            "user {} ({}) must authorize again: {reason}; send them to {authorization_url}",
+            user.email.as_deref().unwrap_or("-"),
+            user.user_id
+        ),
+        other => other.into(),
+    }
+}
+
+fn status(credential: &StoredCredential) -> String {
+    match &credential.revoked {
+        Some(revocation) => format!("revoked ({})", revocation.reason),
+        None => "active".to_owned(),
+    }
+}
+
+pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::List { google } => {
+            let app = google.app().await?;
+            let mut after: Option<String> = None;
+            loop {
+                let page = app.broker.store().list(after.as_deref(), 200).await?;
+                for user in &page {
+                    println!(
+                        "{}\t{}\t{}",
+                        user.user_id,
+                        user.email.as_deref().unwrap_or("-"),
+                        status(user)
+                    );
+                }
+                match page.last() {
+                    Some(last) if page.len() == 200 => after = Some(last.user_id.clone()),
+                    _ => return Ok(()),
+                }
+            }
+        }
+        UsersCommand::Show { user, google } => {
+            let app = google.app().await?;
+            let user = resolve(&app, &user).await?;
+            println!("id:            {}", user.user_id);
+            println!("email:         {}", user.email.as_deref().unwrap_or("-"));
+            println!("name:          {}", user.name.as_deref().unwrap_or("-"));
+            println!("status:        {}", status(&user));
+            println!(
+                "refresh token: {}",
+                if user.refresh_token.is_some() {
+                    "stored (encrypted)"
+                } else {
+                    "none"
+                }
+            );
+            println!("scopes:        {}", user.scopes.join(" "));
+            Ok(())
+        }
+        UsersCommand::Token { user, google } => {
+            let app = google.app().await?;
+            let user = resolve(&app, &user).await?;
+            let token = app
+                .broker
+                .access_token(&user.user_id)
+                .await
+                .map_err(explain(&user))?;
+            let remaining = token.expires_at - now();
+            eprintln!(
+                "expires in {}s; scopes: {}",
+                remaining,
+                token.scopes.join(" ")
+            );
+            println!("{}", expose(&token.access_token));
+            Ok(())
+        }
+        UsersCommand::Revoke { user, google } => {
+            let app = google.app().await?;
+            let user = resolve(&app, &user).await?;
+            if !app.broker.disconnect(&user.user_id).await? {
+                bail!("no stored user {}", user.user_id);
+            }
+            println!("revoked at Google and deleted: {}", user.user_id);
+            Ok(())
+        }
+        UsersCommand::Export {
+            user,
+            output,
+            google,
+        } => {
+            let app = google.app().await?;
+            let user = resolve(&app, &user).await?;
+            let refresh_token = app
+                .broker
+                .export_refresh_token(&user.user_id)
+                .await
+                .map_err(explain(&user))?;
+            let client = app.broker.oauth();
+            // The format google-auth's `Credentials.from_authorized_user_info` reads.
+            let json = serde_json::json!({
+                "type": "authorized_user",
+                "client_id": client.client_id(),
+                "client_secret": client.client_secret().expose_secret(),
+                "refresh_token": expose(&refresh_token),
+                "account": user.email,
+                "universe_domain": "googleapis.com",
+            });
+            let text = serde_json::to_string_pretty(&json)?;
+            match output {
+                Some(path) => {
+                    write_private(&path, &text)?;
+                    eprintln!(
+                        "wrote {} (it holds a refresh token: keep it private)",
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+        UsersCommand::Import { file, google } => {
+            let app = google.app().await?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+            if json["type"] != "authorized_user" {
+                bail!(
+                    "{} is not an authorized_user file (its \"type\" is {})",
+                    file.display(),
+                    json["type"]
+                );
+            }
+            let field = |name: &str| {
+                json[name]
+                    .as_str()
+                    .filter(|v| !v.is_empty())
+                    .with_context(|| format!("{}: field `{name}` is missing", file.display()))
+            };
+            let client_id = field("client_id")?;
+            let ours = app.broker.oauth().client_id();
+            if client_id != ours {
+                bail!(
+                    "{} holds a grant to OAuth client {client_id}; this server is client {ours}, and Google refreshes a token only for the client it was issued to",
+                    file.display()
+                );
+            }
+            let refresh_token = SecretString::from(field("refresh_token")?.to_owned());
+            let connected = app
+                .broker
+                .import_refresh_token(&refresh_token)
+                .await
+                .with_context(|| {
+                    format!(
+                        "Google did not accept the refresh token in {}; nothing was stored",
+                        file.display()
+                    )
+                })?;
+            println!(
+                "imported {}\t{}",
+                connected.user.id,
+                connected.user.email.as_deref().unwrap_or("-")
+            );
+            Ok(())
+        }
+    }
+}
+
+pub(super) async fn messages(command: MessagesCommand) -> anyhow::Result<()> {
+    let MessagesCommand::List {
+        user,
+        query,
+        max_results,
+        google,
+    } = command;
+    let app = google.app().await?;
+    let user = resolve(&app, &user).await?;
+    let params = ListMessages {
+        q: query,
+        max_results: Some(max_results),
+        page_token: None,
+    };
+    let page = app
+        .gmail
+        .user(&user.user_id)
+        .list_messages(&params)
+        .await
+        .map_err(explain(&user))?;
+    for message in page.messages {
+        println!("{}\t{}", message.id, message.thread_id);
+    }
+    Ok(())
+}
+
+pub(super) async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Generate => {
+            println!("{}", Keyring::generate_config_value());
+            Ok(())
+        }
+        KeysCommand::Rotate { store } => {
+            let (credentials, keys) = store.open().await?;
+            let keys = if store.encryption_key.is_some() {
+                keys
+            } else {
+                // Key file: a new key in front, written before any token uses it.
+                let rotated = Arc::unwrap_or_clone(keys).rotated();
+                let path = rotated.write_key_file(&store.data_dir)?;
+                eprintln!(
+                    "new key {} is current in {}",
+                    rotated.current_key_id(),
+                    path.display()
+                );
+                Arc::new(rotated)
+            };
+            let report = reencrypt_all(credentials.as_ref(), &keys).await?;
+            println!(
+                "re-encrypted {} users with key {}; {} already on it",
+                report.reencrypted,
+                keys.current_key_id(),
+                report.unchanged
+            );
+            println!("older keys are no longer needed by stored tokens and can be removed");
+            Ok(())
+        }
+    }
+}
+
+/// Creates `path` with 0600 rights (it holds a secret) and writes `text`.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+/// The one place the CLI prints a token: the operator asked for it.
+fn expose(token: &SecretString) -> &str {
+    token.expose_secret()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs() as i64
+}

@@ -1,0 +1,141 @@
+//! `serve`, `emulator` and `demo`: the long-running commands.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, UserSeed};
+use mailgrant::SecretString;
+use mailgrant::config::{ClientSecrets, GoogleEndpoints};
+use mailgrant::crypto::Keyring;
+use mailgrant::store;
+use mailgrant::webhook::WebhookSink;
+use tokio::net::TcpListener;
+use url::Url;
+
+use super::{DemoArgs, EmulatorArgs, ServeArgs};
+use crate::api_keys::ApiKeys;
+use crate::state::{App, AppState, CALLBACK_PATH, Settings};
+
+pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut settings = args
+        .google
+        .settings()
+        .await
+        .context("mailgrant serve cannot start")?;
+    settings.api_keys = ApiKeys::parse(&args.api_keys)?;
+    if let (Some(url), Some(secret)) = (args.webhook_url, args.webhook_secret) {
+        let http = mailgrant::http::client_with_timeout(settings.http_timeout);
+        settings.events = Arc::new(WebhookSink::new(http, url, SecretString::from(secret)));
+    }
+    let app = App::build(settings).context("mailgrant serve cannot start")?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %args.listen, redirect_uri = %app.redirect_uri, "mailgrant is serving");
+    run_server(listener, app).await
+}
+
+async fn run_server(listener: TcpListener, app: App) -> anyhow::Result<()> {
+    let router = crate::router(AppState(Arc::new(app)));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn emulator(args: EmulatorArgs) -> anyhow::Result<()> {
+    let mut client = ClientRegistration::demo();
+    if !args.redirect_uris.is_empty() {
+        client.redirect_uris = args.redirect_uris;
+    }
+    let emulator = Emulator::new(EmulatorConfig {
+        auto_approve: args.auto_approve,
+        clients: vec![client.clone()],
+        ..EmulatorConfig::default()
+    });
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    if let Some(path) = &args.write_client_secrets {
+        let json = Emulator::client_secrets_json(&base, &client);
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    println!("Google emulator on {base}");
+    println!("  MAILGRANT_USERINFO_URL={base}/oauth2/v2/userinfo");
+    println!("  MAILGRANT_REVOKE_URL={base}/revoke");
+    println!("  MAILGRANT_GMAIL_API_URL={base}/");
+    axum::serve(listener, emulator.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// The endpoints of an emulator at `base`.
+pub fn emulator_endpoints(base: &str) -> anyhow::Result<GoogleEndpoints> {
+    Ok(GoogleEndpoints {
+        userinfo: Url::parse(&format!("{base}/oauth2/v2/userinfo"))?,
+        revoke: Url::parse(&format!("{base}/revoke"))?,
+        gmail_api: Url::parse(&format!("{base}/"))?,
+    })
+}
+
+pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is another demo running? pass --listen)",
+            args.listen
+        )
+    })?;
+    let public_url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+    let mut client = ClientRegistration::demo();
+    client.redirect_uris = vec![public_url.join(CALLBACK_PATH)?.to_string()];
+    let emulator = Emulator::new(EmulatorConfig {
+        auto_approve: args.auto_approve,
+        clients: vec![client.clone()],
+        users: UserSeed::demo_users(),
+        ..EmulatorConfig::default()
+    });
+    let emulator_listener = TcpListener::bind(args.emulator_listen).await?;
+    let base = format!("http://{}", emulator_listener.local_addr()?);
+    let secrets_json = Emulator::client_secrets_json(&base, &client).to_string();
+    let client_secrets = ClientSecrets::parse(
+        &secrets_json,
+        std::path::Path::new("emulator client_secrets.json"),
+    )?;
+    // A fresh data directory each run: the demo starts clean and leaves nothing behind.
+    let data_dir = tempfile::tempdir()?;
+    let (keys, _) = Keyring::load_or_generate(data_dir.path())?;
+    let store = store::open(&format!(
+        "sqlite://{}",
+        data_dir.path().join("mailgrant.db").display()
+    ))
+    .await?;
+    let app = App::build(Settings::new(
+        client_secrets,
+        emulator_endpoints(&base)?,
+        public_url.clone(),
+        store,
+        Arc::new(keys),
+    ))?;
+    let emulator_router = emulator.router();
+    tokio::spawn(async move { axum::serve(emulator_listener, emulator_router).await });
+    let users: Vec<String> = UserSeed::demo_users()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    println!("mailgrant demo is running.");
+    println!("  Open {public_url} and click \"Connect Gmail\".");
+    println!(
+        "  Google is emulated at {base}; demo users: {}.",
+        users.join(", ")
+    );
+    println!("  Press Ctrl-C to stop.");
+    run_server(listener, app).await
+}

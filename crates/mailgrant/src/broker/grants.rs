@@ -1,0 +1,170 @@
+//! Where grants begin and end: a consent (Google's sample's decision logic), an
+//! imported `authorized_user` token, an export, and a disconnect.
+
+use secrecy::SecretString;
+
+use super::{Broker, Connected, CredentialEvent, expires_at};
+use crate::error::{Error, ReauthReason};
+use crate::oauth::{OAuthError, RedirectTarget};
+use crate::store::GrantUpdate;
+use crate::userinfo;
+
+impl Broker {
+    /// Exchanges the code, asks userinfo who the user is, and stores the grant.
+    ///
+    /// Google's rule: a refresh token comes only with a consent. When none comes,
+    /// the stored one is used; with none stored either, the user must consent
+    /// again (`prompt=consent`), and nothing is written.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_authorization(
+        &self,
+        code: &str,
+        pkce_verifier: Option<&SecretString>,
+        redirect: &RedirectTarget,
+    ) -> Result<Connected, Error> {
+        let tokens = self
+            .config
+            .oauth
+            .exchange_code(code, pkce_verifier, redirect)
+            .await?;
+        let user = userinfo::fetch(
+            &self.config.http,
+            &self.config.userinfo_url,
+            &tokens.access_token,
+        )
+        .await?;
+        let stored = self.config.store.get(&user.id).await?;
+        let has_live_refresh_token = stored
+            .as_ref()
+            .is_some_and(|c| c.revoked.is_none() && c.refresh_token.is_some());
+        if tokens.refresh_token.is_none() && !has_live_refresh_token {
+            tracing::info!(user = %user.id, "no refresh token returned or stored; asking for consent");
+            return Err(self.reauthorize(
+                &user.id,
+                user.email.as_deref(),
+                ReauthReason::NoRefreshToken,
+            ));
+        }
+        let scopes = tokens
+            .scopes
+            .clone()
+            .unwrap_or_else(|| self.config.oauth.scopes().to_vec());
+        let grant = GrantUpdate {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| self.seal(t, &user.id)),
+            access_token: self.seal(&tokens.access_token, &user.id),
+            access_token_expires_at: expires_at(&tokens),
+            scopes: scopes.clone(),
+        };
+        self.config.store.save_grant(&grant).await?;
+        // Scopes may have grown (incremental consent): no stale copy.
+        self.cache.forget(&user.id);
+        let new_refresh_token = tokens.refresh_token.is_some();
+        tracing::info!(user = %user.id, new_refresh_token, "credentials stored");
+        if new_refresh_token {
+            self.config.events.emit(CredentialEvent::Created {
+                user_id: user.id.clone(),
+                email: user.email.clone(),
+                scopes: scopes.clone(),
+            });
+        }
+        Ok(Connected {
+            user,
+            scopes,
+            new_refresh_token,
+        })
+    }
+
+    /// Takes over a grant made elsewhere (an `authorized_user` file, say): one
+    /// refresh proves the token and tells who the user is; then it is stored
+    /// like a consent. Nothing is stored when Google refuses it.
+    #[tracing::instrument(skip_all)]
+    pub async fn import_refresh_token(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<Connected, Error> {
+        let tokens = self.config.oauth.refresh(refresh_token).await?;
+        let user = userinfo::fetch(
+            &self.config.http,
+            &self.config.userinfo_url,
+            &tokens.access_token,
+        )
+        .await?;
+        let kept = tokens.refresh_token.as_ref().unwrap_or(refresh_token);
+        let scopes = tokens.scopes.clone().unwrap_or_default();
+        let grant = GrantUpdate {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            refresh_token: Some(self.seal(kept, &user.id)),
+            access_token: self.seal(&tokens.access_token, &user.id),
+            access_token_expires_at: expires_at(&tokens),
+            scopes: scopes.clone(),
+        };
+        self.config.store.save_grant(&grant).await?;
+        // Scopes may have grown (incremental consent): no stale copy.
+        self.cache.forget(&user.id);
+        tracing::info!(user = %user.id, "imported a refresh token");
+        self.config.events.emit(CredentialEvent::Created {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            scopes: scopes.clone(),
+        });
+        Ok(Connected {
+            user,
+            scopes,
+            new_refresh_token: true,
+        })
+    }
+
+    /// The stored refresh token of a live grant, for export. Callers own the
+    /// responsibility of where it goes.
+    pub async fn export_refresh_token(&self, user_id: &str) -> Result<SecretString, Error> {
+        let credential = self.live_credential(user_id).await?;
+        let sealed = credential.refresh_token.ok_or_else(|| {
+            self.reauthorize(
+                user_id,
+                credential.email.as_deref(),
+                ReauthReason::NoRefreshToken,
+            )
+        })?;
+        Ok(self.config.keys.decrypt(&sealed.0, user_id)?)
+    }
+
+    /// Revokes the grant at Google (an `invalid_token` answer means it is gone
+    /// already) and deletes the stored credentials. False for an unknown user.
+    #[tracing::instrument(skip_all, fields(user = %user_id))]
+    pub async fn disconnect(&self, user_id: &str) -> Result<bool, Error> {
+        let Some(credential) = self.config.store.get(user_id).await? else {
+            return Ok(false);
+        };
+        let token = match (&credential.refresh_token, &credential.access_token) {
+            (Some(sealed), _) | (None, Some(sealed)) => {
+                Some(self.config.keys.decrypt(&sealed.0, user_id)?)
+            }
+            (None, None) => None,
+        };
+        if let Some(token) = token {
+            match self.config.oauth.revoke(&token).await {
+                Ok(()) => {}
+                Err(OAuthError::Rejected { code, .. }) if code == "invalid_token" => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.cache.forget(user_id);
+        let deleted = self.config.store.delete(user_id).await?;
+        if deleted && credential.revoked.is_none() {
+            self.config.metrics.revocations.inc();
+            self.config.events.emit(CredentialEvent::Revoked {
+                user_id: user_id.to_owned(),
+                reason: "disconnected".to_owned(),
+            });
+        }
+        Ok(deleted)
+    }
+}
