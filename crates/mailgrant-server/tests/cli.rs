@@ -457,3 +457,128 @@ async fn emulator_command_writes_client_secrets_that_point_at_itself() {
         "the consent page answers"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_flow_against_the_configured_google() {
+    let google = common::TestEmulator::start().await;
+    google.add_user(ALICE, 30);
+    // A port that was free a moment ago, so the redirect URI is known up front.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    let client = google_emulator::ClientRegistration {
+        client_id: "serve.apps.googleusercontent.com".to_owned(),
+        client_secret: "GOCSPX-serve-test".to_owned(),
+        redirect_uris: vec![format!("{public_url}/oauth2callback")],
+    };
+    google.emulator.register_client(client.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("client_secrets.json");
+    std::fs::write(
+        &secrets,
+        google_emulator::Emulator::client_secrets_json(&google.base, &client).to_string(),
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"));
+    command
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &public_url,
+        ])
+        .env_clear()
+        .env("MAILGRANT_CLIENT_SECRETS", &secrets)
+        .env("MAILGRANT_DATA_DIR", dir.path().join("data"))
+        .env(
+            "MAILGRANT_USERINFO_URL",
+            format!("{}/oauth2/v2/userinfo", google.base),
+        )
+        .env("MAILGRANT_REVOKE_URL", format!("{}/revoke", google.base))
+        .env("MAILGRANT_GMAIL_API_URL", format!("{}/", google.base))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let _serve = Child(command.spawn().unwrap());
+    let browser = common::no_redirects(true);
+    let mut health = None;
+    for _ in 0..100 {
+        if let Ok(response) = browser.get(format!("{public_url}/healthz")).send().await {
+            health = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(health, Some(reqwest::StatusCode::OK));
+
+    let to_google = browser
+        .get(format!("{public_url}/oauth2/authorize?login_hint={ALICE}"))
+        .send()
+        .await
+        .unwrap();
+    let callback = browser
+        .get(common::location(&to_google))
+        .send()
+        .await
+        .unwrap();
+    let signed_in = browser
+        .get(common::location(&callback))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    let page: serde_json::Value = browser
+        .get(format!("{public_url}/api/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(page["messages"].as_array().unwrap().len(), 30);
+    let key_file = dir.path().join("data").join("encryption.key");
+    assert!(
+        key_file.exists(),
+        "the embedded default generated its key file"
+    );
+}
+
+#[test]
+fn the_embedded_default_announces_its_generated_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("client_secrets.json");
+    std::fs::write(&secrets, SECRETS).unwrap();
+    let list = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"))
+            .args(["users", "list", "--public-url", "https://mail.example.com"])
+            .arg("--client-secrets")
+            .arg(&secrets)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let first = list();
+    let second = list();
+    assert!(
+        first.status.success() && second.status.success(),
+        "{}",
+        stderr(&first)
+    );
+    assert!(
+        stderr(&first).contains("generated a new encryption key"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(!stderr(&second).contains("generated a new encryption key"));
+    let key = std::fs::read_to_string(dir.path().join("data/encryption.key")).unwrap();
+    assert!(
+        !stderr(&first).contains(key.trim()),
+        "the key itself is never printed"
+    );
+}

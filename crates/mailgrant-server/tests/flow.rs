@@ -440,3 +440,24 @@ async fn no_token_code_or_client_secret_appears_in_the_logs() {
         assert!(!logs.contains(secret), "the {what} appears in the logs");
     }
 }
+
+#[tokio::test]
+async fn home_page_of_a_revoked_user_redirects_to_consent_unless_they_just_declined() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 5);
+    app.sign_in_ok(ALICE).await;
+    app.google
+        .control(&format!("users/{ALICE}/revoke"), json!({}))
+        .await;
+
+    let home = app.get("/").await;
+
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    let target = location(&home);
+    assert_eq!(target.path(), "/oauth2/authorize");
+    assert_eq!(query_param(&target, "prompt").as_deref(), Some("consent"));
+    assert_eq!(query_param(&target, "login_hint").as_deref(), Some(ALICE));
+    let declined = app.get("/?notice=access_denied").await;
+    assert_eq!(declined.status(), StatusCode::OK);
+    assert!(declined.text().await.unwrap().contains("id=\"reconnect\""));
+}

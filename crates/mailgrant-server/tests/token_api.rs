@@ -102,6 +102,13 @@ async fn token_endpoint_hands_out_a_working_token_with_expiry_and_scopes() {
         .await
         .unwrap();
     assert_eq!(profile.status(), StatusCode::OK);
+    let logs = common::logs();
+    assert!(logs.contains("/v1/users/"), "the call was logged");
+    assert!(
+        !logs.contains(token["access_token"].as_str().unwrap()),
+        "the token is not"
+    );
+    assert!(!logs.contains(KEY), "nor the API key");
 }
 
 #[tokio::test]

@@ -61,6 +61,9 @@ pub struct DemoArgs {
     /// Approve consent at once for the login_hint user (for scripts).
     #[arg(long, env = "MAILGRANT_AUTO_APPROVE")]
     auto_approve: bool,
+    /// Do not enforce Gmail's per-user quota (15,000 units a minute) in the emulator.
+    #[arg(long, env = "MAILGRANT_NO_QUOTA")]
+    no_quota: bool,
 }
 
 /// Where credentials are kept and how they are encrypted.
@@ -156,6 +159,9 @@ pub struct EmulatorArgs {
     /// Approve consent at once for the login_hint user (or the first user).
     #[arg(long, env = "MAILGRANT_AUTO_APPROVE")]
     auto_approve: bool,
+    /// Do not enforce Gmail's per-user quota (15,000 units a minute) in the emulator.
+    #[arg(long, env = "MAILGRANT_NO_QUOTA")]
+    no_quota: bool,
     /// Redirect URIs registered for the demo client (default: port 8080 on localhost and 127.0.0.1).
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,

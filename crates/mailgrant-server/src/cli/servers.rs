@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, UserSeed};
+use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, QuotaConfig, UserSeed};
 use mailgrant::SecretString;
 use mailgrant::config::{ClientSecrets, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
@@ -52,6 +52,7 @@ pub(super) async fn emulator(args: EmulatorArgs) -> anyhow::Result<()> {
     }
     let emulator = Emulator::new(EmulatorConfig {
         auto_approve: args.auto_approve,
+        quota: (!args.no_quota).then(QuotaConfig::default),
         clients: vec![client.clone()],
         ..EmulatorConfig::default()
     });
@@ -98,6 +99,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     client.redirect_uris = vec![public_url.join(CALLBACK_PATH)?.to_string()];
     let emulator = Emulator::new(EmulatorConfig {
         auto_approve: args.auto_approve,
+        quota: (!args.no_quota).then(QuotaConfig::default),
         clients: vec![client.clone()],
         users: UserSeed::demo_users(),
         ..EmulatorConfig::default()

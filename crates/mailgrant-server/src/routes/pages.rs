@@ -40,6 +40,45 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Undoes the entity escaping Gmail applies to snippets (`I&#39;m`), so that
+/// [`escape`] can escape the text once, whatever Google sent.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let entity = rest
+            .find(';')
+            .filter(|end| *end <= 10)
+            .map(|end| &rest[1..end]);
+        let decoded = entity.and_then(|e| match e {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => e
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| e.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        });
+        match (entity, decoded) {
+            (Some(e), Some(c)) => {
+                out.push(c);
+                rest = &rest[e.len() + 2..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The page frame around `body` (trusted HTML).
 pub fn layout(title: &str, body: &str) -> String {
     format!(
@@ -186,7 +225,26 @@ fn row(message: &Message) -> String {
         escape(&message.id),
         escape(message.header("From").unwrap_or("")),
         escape(message.header("Subject").unwrap_or("(no subject)")),
-        escape(&message.snippet),
+        escape(&unescape(&message.snippet)),
         escape(message.header("Date").unwrap_or("")),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_snippet_entities_are_shown_as_text_and_escaped_once() {
+        let snippet =
+            "I&#39;m &lt;b&gt;here&lt;/b&gt; &amp; &quot;you&quot; &#x263A; &bogus; & done";
+        assert_eq!(
+            unescape(snippet),
+            "I'm <b>here</b> & \"you\" \u{263A} &bogus; & done"
+        );
+        assert_eq!(
+            escape(&unescape(snippet)),
+            "I&#39;m &lt;b&gt;here&lt;/b&gt; &amp; &quot;you&quot; \u{263A} &amp;bogus; &amp; done"
+        );
+    }
 }
