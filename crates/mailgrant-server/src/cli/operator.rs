@@ -207,6 +207,7 @@ pub(super) async fn messages(command: MessagesCommand) -> anyhow::Result<()> {
         q: query,
         max_results: Some(max_results),
         page_token: None,
+        ..ListMessages::default()
     };
     let page = app
         .gmail

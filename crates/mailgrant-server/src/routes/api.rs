@@ -43,6 +43,7 @@ pub async fn messages(
         q: query.q,
         max_results: query.max_results,
         page_token: query.page_token,
+        ..ListMessages::default()
     };
     let page = list_for(&state, &session, &params).await?;
     Ok(Json(page))

@@ -148,6 +148,7 @@ async fn signed_in(
         q: query.q.clone(),
         max_results: Some(PAGE_SIZE),
         page_token: query.page_token.clone(),
+        ..ListMessages::default()
     };
     let page = match list_for(state, session, &params).await {
         Ok(page) => page,

@@ -1,0 +1,148 @@
+//! The read methods of `users.*`, one call each (discovery document
+//! `resources.users`; reference §5).
+
+use super::exec::Call;
+use super::params::format_query;
+use super::quota::Method;
+use super::{
+    GmailError, HistoryList, Label, LabelList, ListHistory, ListMessages, Mailbox, Message,
+    MessageFormat, MessageList, MessagePartBody, Profile, Thread, ThreadList,
+};
+use crate::error::Error;
+
+impl Mailbox {
+    /// `users.getProfile` (1 unit).
+    pub async fn profile(&self) -> Result<Profile, Error> {
+        self.call(Call {
+            method: Method::GetProfile,
+            path: "profile".to_owned(),
+            query: Vec::new(),
+        })
+        .await
+    }
+
+    /// `users.messages.list`: one page (5 units). See
+    /// [`Mailbox::message_refs`] for every page.
+    pub async fn list_messages(&self, params: &ListMessages) -> Result<MessageList, Error> {
+        self.call(Call {
+            method: Method::MessagesList,
+            path: "messages".to_owned(),
+            query: params.query(),
+        })
+        .await
+    }
+
+    /// `users.messages.get` (5 units); `metadata_headers` limits the
+    /// headers of [`MessageFormat::Metadata`] (all when empty).
+    pub async fn get_message(
+        &self,
+        id: &str,
+        format: MessageFormat,
+        metadata_headers: &[&str],
+    ) -> Result<Message, Error> {
+        self.call(message_call(id, format, metadata_headers)).await
+    }
+
+    /// `users.messages.attachments.get` (5 units): the body of a part that
+    /// has an `attachmentId`; decode it with [`MessagePartBody::decoded`].
+    pub async fn get_attachment(
+        &self,
+        message_id: &str,
+        attachment_id: &str,
+    ) -> Result<MessagePartBody, Error> {
+        self.call(Call {
+            method: Method::AttachmentsGet,
+            path: format!(
+                "messages/{}/attachments/{}",
+                segment(message_id),
+                segment(attachment_id)
+            ),
+            query: Vec::new(),
+        })
+        .await
+    }
+
+    /// `users.threads.list`: one page (10 units, unconfirmed), same
+    /// parameters as `messages.list`.
+    pub async fn list_threads(&self, params: &ListMessages) -> Result<ThreadList, Error> {
+        self.call(Call {
+            method: Method::ThreadsList,
+            path: "threads".to_owned(),
+            query: params.query(),
+        })
+        .await
+    }
+
+    /// `users.threads.get` (10 units, unconfirmed): every message of the
+    /// thread in `format`. Google refuses [`MessageFormat::Raw`] here.
+    pub async fn get_thread(
+        &self,
+        id: &str,
+        format: MessageFormat,
+        metadata_headers: &[&str],
+    ) -> Result<Thread, Error> {
+        self.call(Call {
+            method: Method::ThreadsGet,
+            path: format!("threads/{}", segment(id)),
+            query: format_query(format, metadata_headers),
+        })
+        .await
+    }
+
+    /// `users.labels.list` (1 unit): system and user labels, without counts.
+    pub async fn list_labels(&self) -> Result<Vec<Label>, Error> {
+        let list: LabelList = self
+            .call(Call {
+                method: Method::LabelsList,
+                path: "labels".to_owned(),
+                query: Vec::new(),
+            })
+            .await?;
+        Ok(list.labels)
+    }
+
+    /// `users.labels.get` (1 unit): one label with its counts.
+    pub async fn get_label(&self, id: &str) -> Result<Label, Error> {
+        self.call(Call {
+            method: Method::LabelsGet,
+            path: format!("labels/{}", segment(id)),
+            query: Vec::new(),
+        })
+        .await
+    }
+
+    /// `users.history.list`: one page (2 units). A start id Google no
+    /// longer keeps is [`GmailError::HistoryExpired`]: do a full sync.
+    pub async fn list_history(&self, params: &ListHistory) -> Result<HistoryList, Error> {
+        let call = Call {
+            method: Method::HistoryList,
+            path: "history".to_owned(),
+            query: params.query(),
+        };
+        match self.call(call).await {
+            // "Supplying an invalid or out of date startHistoryId typically
+            // returns an HTTP 404" (discovery document).
+            Err(Error::Gmail(GmailError::Api { status: 404, .. })) => {
+                Err(GmailError::HistoryExpired {
+                    start_history_id: params.start_history_id.clone(),
+                }
+                .into())
+            }
+            other => other,
+        }
+    }
+}
+
+pub(super) fn message_call(id: &str, format: MessageFormat, metadata_headers: &[&str]) -> Call {
+    Call {
+        method: Method::MessagesGet,
+        path: format!("messages/{}", segment(id)),
+        query: format_query(format, metadata_headers),
+    }
+}
+
+/// A path segment, percent-encoded (ids are URL-safe at Google, but a
+/// caller's string must not change the path).
+fn segment(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}

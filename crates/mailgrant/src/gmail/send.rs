@@ -1,0 +1,126 @@
+//! One round's HTTP: a lone GET to a call's REST URL, or a batch POST to
+//! `batch/gmail/v1` (reference §6), each answer as an [`Answer`]; and the
+//! "authorize again" error when Google keeps refusing.
+
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::Mailbox;
+use super::batch::BatchRequest;
+use super::error::GmailError;
+use super::exec::Call;
+use super::retry::Answer;
+use crate::broker::FreshToken;
+use crate::error::{Error, ReauthReason};
+use crate::http::describe;
+
+impl Mailbox {
+    /// The call's URL under the API root, query included.
+    pub(super) fn url(&self, call: &Call) -> Result<Url, GmailError> {
+        let mut url = self
+            .gmail
+            .inner
+            .base
+            .join(&format!("gmail/v1/users/me/{}", call.path))
+            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))?;
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&call.query);
+        }
+        Ok(url)
+    }
+
+    /// A GET with the user's token.
+    pub(super) async fn send_direct(
+        &self,
+        token: &FreshToken,
+        url: &Url,
+    ) -> Result<Answer, GmailError> {
+        let response = self
+            .gmail
+            .inner
+            .http
+            .get(url.clone())
+            .bearer_auth(token.access_token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| GmailError::Transport(describe(e)))?;
+        let status = response.status().as_u16();
+        let retry_after = header(&response, "retry-after");
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| GmailError::Transport(describe(e)))?;
+        Ok(Answer {
+            status,
+            retry_after,
+            body: body.to_vec(),
+        })
+    }
+
+    /// One batch; a refusal of the whole batch (not multipart) becomes that
+    /// answer for every call in it. The parts inherit the outer
+    /// `Authorization` header (batch guide: outer headers apply to every
+    /// part), so no token is written into the body.
+    pub(super) async fn send_batch(
+        &self,
+        token: &FreshToken,
+        targets: &[(usize, Url)],
+    ) -> Result<Vec<Option<Answer>>, GmailError> {
+        let inner = &self.gmail.inner;
+        let batch = BatchRequest::new(targets);
+        let url = inner
+            .base
+            .join("batch/gmail/v1")
+            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))?;
+        let response = inner
+            .http
+            .post(url)
+            .bearer_auth(token.access_token.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, batch.content_type.clone())
+            .body(batch.body.clone())
+            .send()
+            .await
+            .map_err(|e| GmailError::Transport(describe(e)))?;
+        let status = response.status().as_u16();
+        let content_type = header(&response, "content-type").unwrap_or_default();
+        let retry_after = header(&response, "retry-after");
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| GmailError::Transport(describe(e)))?;
+        let ids: Vec<usize> = targets.iter().map(|(i, _)| *i).collect();
+        if let Some(answers) = batch.answers(&content_type, &body, &ids) {
+            return Ok(answers);
+        }
+        if (200..300).contains(&status) {
+            tracing::warn!(content_type, "Gmail's batch answer is not multipart/mixed");
+            return Ok(vec![None; ids.len()]);
+        }
+        let whole = Answer {
+            status,
+            retry_after,
+            body: body.to_vec(),
+        };
+        Ok(vec![Some(whole); ids.len()])
+    }
+
+    /// "Authorize again" for this user, with their address as the hint.
+    pub(super) async fn reauthorize(&self, reason: ReauthReason) -> Error {
+        let broker = &self.gmail.inner.broker;
+        match broker.store().get(&self.user_id).await {
+            Ok(credential) => {
+                let email = credential.as_ref().and_then(|c| c.email.as_deref());
+                broker.reauthorize(&self.user_id, email, reason)
+            }
+            Err(error) => error.into(),
+        }
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
