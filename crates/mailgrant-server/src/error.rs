@@ -2,7 +2,7 @@
 //! 5xx are opaque to the client and logged once with their cause chain.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use mailgrant::gmail::GmailError;
 use mailgrant::oauth::OAuthError;
@@ -17,6 +17,14 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Google asks to slow down; `retry_after` seconds when it said.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Option<u64>,
+    },
     /// Nobody is signed in.
     #[error("sign in first")]
     Unauthenticated { authorization_url: Url },
@@ -38,6 +46,8 @@ impl AppError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthenticated { .. } | Self::Reauthorize { .. } => StatusCode::UNAUTHORIZED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,10 +110,24 @@ impl IntoResponse for AppError {
             }),
             Self::BadRequest(_) => json!({"error": "bad_request", "message": self.to_string()}),
             Self::Forbidden(_) => json!({"error": "forbidden", "message": self.to_string()}),
+            Self::NotFound(_) => json!({"error": "not_found", "message": self.to_string()}),
+            Self::RateLimited { .. } => {
+                json!({"error": "rate_limited", "message": self.to_string()})
+            }
             Self::Upstream(_) => json!({"error": "upstream", "message": self.to_string()}),
             Self::Internal(_) => json!({"error": "internal", "message": "internal error"}),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited {
+            retry_after: Some(seconds),
+            ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -126,6 +150,13 @@ impl From<mailgrant::Error> for AppError {
             E::OAuth(e @ OAuthError::Rejected { .. }) => Self::BadRequest(e.to_string()),
             E::OAuth(e) => Self::Upstream(e.to_string()),
             E::UserInfo(e) => Self::Upstream(e.to_string()),
+            E::Gmail(GmailError::Api { status: 404, message, .. }) => {
+                Self::NotFound(format!("Gmail has no such item: {message}"))
+            }
+            E::Gmail(e @ GmailError::RateLimited { retry_after, .. }) => Self::RateLimited {
+                message: e.to_string(),
+                retry_after: retry_after.map(|d| d.as_secs().max(1)),
+            },
             E::Gmail(GmailError::Api { status, message, reason }) if (400..500).contains(&status) => {
                 Self::BadRequest(format!(
                     "Gmail refused the request: {message}{}",

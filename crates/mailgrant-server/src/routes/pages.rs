@@ -1,6 +1,6 @@
 //! `GET /`: the connect button, or the signed-in user's messages with search and paging.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use futures::future::join_all;
@@ -17,6 +17,8 @@ const PAGE_SIZE: u32 = 25;
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#202124}\
 header{display:flex;gap:1rem;align-items:center;justify-content:space-between;border-bottom:1px solid #ddd;padding-bottom:.75rem}\
 h1{font-size:1.4rem;margin:0}form.inline{display:inline}\
+pre.body{white-space:pre-wrap;font:inherit;border-top:1px solid #ddd;padding-top:1rem}iframe.body{width:100%;height:32rem;border:1px solid #ddd}\
+table.headers td:first-child{color:#5f6368;width:5rem}h1 a{color:inherit;text-decoration:none}\
 .button,button{background:#1a73e8;color:#fff;border:0;border-radius:4px;padding:.5rem 1rem;text-decoration:none;cursor:pointer;font:inherit}\
 button.secondary{background:#fff;color:#1a73e8;border:1px solid #dadce0}\
 table{width:100%;border-collapse:collapse;margin-top:1rem}td{padding:.4rem .5rem;border-bottom:1px solid #eee;vertical-align:top}\
@@ -221,14 +223,84 @@ async fn signed_in(
 fn row(message: &Message) -> String {
     let unread = message.label_ids.iter().any(|l| l == "UNREAD");
     format!(
-        "<tr class=\"{}\" data-id=\"{}\"><td class=\"from\">{}</td><td><div class=\"subject\">{}</div><div class=\"snippet\">{}</div></td><td class=\"date\">{}</td></tr>",
+        "<tr class=\"{}\" data-id=\"{}\"><td class=\"from\">{}</td><td><div class=\"subject\"><a href=\"/messages/{}\">{}</a></div><div class=\"snippet\">{}</div></td><td class=\"date\">{}</td></tr>",
         if unread { "unread" } else { "read" },
         escape(&message.id),
         escape(message.header("From").unwrap_or("")),
+        escape(&url::form_urlencoded::byte_serialize(message.id.as_bytes()).collect::<String>()),
         escape(message.header("Subject").unwrap_or("(no subject)")),
         escape(&unescape(&message.snippet)),
         escape(message.header("Date").unwrap_or("")),
     )
+}
+
+/// The readable body of a message: its text part, else its HTML part shown in
+/// a sandboxed frame (no scripts, no same-origin access), else nothing.
+fn body_html(message: &Message) -> String {
+    let part_text = |mime: &str| {
+        let part = message.payload.as_ref()?.find_by_mime_type(mime)?;
+        let bytes = part.body.as_ref()?.decoded()?.ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    if let Some(text) = part_text("text/plain") {
+        format!("<pre class=\"body\" id=\"body\">{}</pre>", escape(&text))
+    } else if let Some(html) = part_text("text/html") {
+        format!(
+            "<iframe class=\"body\" id=\"body\" sandbox=\"\" srcdoc=\"{}\"></iframe>",
+            escape(&html)
+        )
+    } else {
+        "<p class=\"body\" id=\"body\">(no text in this message)</p>".to_owned()
+    }
+}
+
+/// `GET /messages/{id}`: one message of the signed-in user.
+pub async fn message(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(session) = session::current(&jar) else {
+        return Redirect::to("/").into_response();
+    };
+    let fetched = crate::routes::api::for_user(&state, &session, |mailbox| async move {
+        mailbox.get_message(&id, MessageFormat::Full, &[]).await
+    })
+    .await;
+    let message = match fetched {
+        Ok(message) => message,
+        Err(AppError::Reauthorize {
+            authorization_url, ..
+        }) => {
+            return Redirect::to(authorization_url.as_str()).into_response();
+        }
+        Err(error) => return error.into_page(),
+    };
+    let header = |name: &str| escape(message.header(name).unwrap_or(""));
+    let attachments: String = message
+        .attachments()
+        .iter()
+        .map(|part| format!("<li>{}</li>", escape(&part.filename)))
+        .collect();
+    let body = format!(
+        "<header><h1><a href=\"/\">mailgrant</a></h1></header>\
+         <h2 id=\"subject\">{}</h2><table class=\"headers\">\
+         <tr><td>From</td><td id=\"from\">{}</td></tr><tr><td>To</td><td>{}</td></tr>\
+         <tr><td>Date</td><td>{}</td></tr><tr><td>Labels</td><td id=\"labels\">{}</td></tr></table>\
+         {}{}",
+        header("Subject"),
+        header("From"),
+        header("To"),
+        header("Date"),
+        escape(&message.label_ids.join(", ")),
+        if attachments.is_empty() {
+            String::new()
+        } else {
+            format!("<p>Attachments:</p><ul id=\"attachments\">{attachments}</ul>")
+        },
+        body_html(&message),
+    );
+    Html(layout("mailgrant", &body)).into_response()
 }
 
 #[cfg(test)]
