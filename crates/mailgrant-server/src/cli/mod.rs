@@ -1,6 +1,7 @@
 //! The `mailgrant` command line: `demo`, `serve`, `emulator`, and operator
 //! commands on the store. Every flag also reads a `MAILGRANT_*` variable.
 
+mod messages;
 mod operator;
 mod servers;
 
@@ -234,6 +235,44 @@ pub enum MessagesCommand {
         #[command(flatten)]
         google: GoogleArgs,
     },
+    /// Every message as a JSON line; with --state, later runs send only the changes.
+    ///
+    /// Lines are {"type":"message",…the message…} (new, or its labels changed),
+    /// {"type":"deleted","id":…} and {"type":"unmatched","id":…} (relabelled out
+    /// of the selection). A progress bar and a one-line summary go to stderr.
+    Sync {
+        /// The user's id or email.
+        user: String,
+        /// Gmail search operators selecting the messages (default: all but SPAM and TRASH).
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, value_enum, default_value_t = SyncFormat::Metadata)]
+        format: SyncFormat,
+        /// Headers that --format metadata keeps (repeat or comma-separate; default all).
+        #[arg(long = "header", value_delimiter = ',')]
+        headers: Vec<String>,
+        /// Write the JSON lines to FILE (replaced each run) instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Keep the history id in FILE: the next run with it sends only the changes.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+}
+
+/// `format` of `messages.get` for `messages sync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncFormat {
+    /// Ids, labels, snippet and dates.
+    Minimal,
+    /// Also the headers.
+    Metadata,
+    /// The parsed MIME tree with bodies.
+    Full,
+    /// The whole RFC 2822 message, base64url.
+    Raw,
 }
 
 impl Cli {
@@ -243,7 +282,7 @@ impl Cli {
             Command::Serve(args) => servers::serve(args).await,
             Command::Emulator(args) => servers::emulator(args).await,
             Command::Users(command) => operator::users(command).await,
-            Command::Messages(command) => operator::messages(command).await,
+            Command::Messages(command) => messages::messages(command).await,
             Command::Keys(command) => operator::keys(command).await,
         }
     }

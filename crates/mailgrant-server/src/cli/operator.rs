@@ -5,15 +5,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use mailgrant::crypto::Keyring;
-use mailgrant::gmail::ListMessages;
 use mailgrant::rotation::reencrypt_all;
 use mailgrant::store::StoredCredential;
 use mailgrant::{ExposeSecret, SecretString};
 
-use super::{KeysCommand, MessagesCommand, UsersCommand};
+use super::{KeysCommand, UsersCommand};
 use crate::state::App;
 
-async fn resolve(app: &App, user: &str) -> anyhow::Result<StoredCredential> {
+pub(super) async fn resolve(app: &App, user: &str) -> anyhow::Result<StoredCredential> {
     let store = app.broker.store();
     let found = if user.contains('@') {
         store.find_by_email(user).await?
@@ -24,7 +23,7 @@ async fn resolve(app: &App, user: &str) -> anyhow::Result<StoredCredential> {
 }
 
 /// Turns "authorize again" into a message that names the user and the URL.
-fn explain(user: &StoredCredential) -> impl Fn(mailgrant::Error) -> anyhow::Error + '_ {
+pub(super) fn explain(user: &StoredCredential) -> impl Fn(mailgrant::Error) -> anyhow::Error + '_ {
     move |error| match error {
         mailgrant::Error::ReauthorizationRequired {
             authorization_url,
@@ -192,33 +191,6 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-pub(super) async fn messages(command: MessagesCommand) -> anyhow::Result<()> {
-    let MessagesCommand::List {
-        user,
-        query,
-        max_results,
-        google,
-    } = command;
-    let app = google.app().await?;
-    let user = resolve(&app, &user).await?;
-    let params = ListMessages {
-        q: query,
-        max_results: Some(max_results),
-        page_token: None,
-        ..ListMessages::default()
-    };
-    let page = app
-        .gmail
-        .user(&user.user_id)
-        .list_messages(&params)
-        .await
-        .map_err(explain(&user))?;
-    for message in page.messages {
-        println!("{}\t{}", message.id, message.thread_id);
-    }
-    Ok(())
 }
 
 pub(super) async fn keys(command: KeysCommand) -> anyhow::Result<()> {

@@ -32,6 +32,7 @@ mod params;
 mod quota;
 mod retry;
 mod send;
+mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub use models::{
 };
 pub use params::{HistoryType, ListHistory, ListMessages, MessageFormat};
 pub use quota::QuotaBudget;
+pub use sync::{SyncError, SyncKind, SyncOptions, SyncProgress, SyncRecord, SyncReport, SyncSink};
 
 /// Scopes that allow reading mail; a read needs one of them. The first is what
 /// an incremental authorization asks for.
