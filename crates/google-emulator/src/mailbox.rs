@@ -14,6 +14,9 @@ mod rng;
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use sha2::{Digest as _, Sha256};
 
 pub use changes::ModifyError;
@@ -121,7 +124,13 @@ impl Message {
 /// A user's messages (newest first), labels and history.
 #[derive(Clone, Debug)]
 pub struct Mailbox {
+    /// Newest first. Change it only through this module and `changes`, which
+    /// reset `positions`.
     pub messages: Vec<Message>,
+    /// Where each id sits in `messages`; built on first use after a change,
+    /// so a get is not a scan of the mailbox (and an import of many messages
+    /// is not a rebuild per message).
+    positions: OnceLock<HashMap<String, usize>>,
     /// User labels in creation order; system labels are fixed.
     pub labels: Vec<UserLabel>,
     pub history: History,
@@ -158,6 +167,7 @@ impl Mailbox {
         let current = newest.unwrap_or(FIRST_HISTORY_ID) + 1;
         Self {
             messages,
+            positions: OnceLock::new(),
             labels: labels::generated_labels(),
             history: History::new(current, newest.unwrap_or(current)),
             next_index: count,
@@ -165,7 +175,26 @@ impl Mailbox {
     }
 
     pub fn find(&self, id: &str) -> Option<&Message> {
-        self.messages.iter().find(|m| m.id == id)
+        self.position(id).map(|index| &self.messages[index])
+    }
+
+    /// The index of message `id` in `messages`.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.positions
+            .get_or_init(|| {
+                self.messages
+                    .iter()
+                    .enumerate()
+                    .map(|(index, m)| (m.id.clone(), index))
+                    .collect()
+            })
+            .get(id)
+            .copied()
+    }
+
+    /// `messages` changed order or length: positions are rebuilt on next use.
+    fn moved(&mut self) {
+        self.positions = OnceLock::new();
     }
 
     /// The mailbox's current history id: at or past every message's.

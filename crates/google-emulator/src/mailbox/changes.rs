@@ -59,6 +59,7 @@ impl Mailbox {
                 || (m.internal_date_ms == message.internal_date_ms && m.id > message.id)
         });
         self.messages.insert(at, message);
+        self.moved();
         history_id
     }
 
@@ -71,11 +72,7 @@ impl Mailbox {
         add: &[String],
         remove: &[String],
     ) -> Result<&Message, ModifyError> {
-        let index = self
-            .messages
-            .iter()
-            .position(|m| m.id == id)
-            .ok_or(ModifyError::NotFound)?;
+        let index = self.position(id).ok_or(ModifyError::NotFound)?;
         if let Some(bad) = add
             .iter()
             .chain(remove)
@@ -110,10 +107,11 @@ impl Mailbox {
 
     /// `messages.delete`: gone for good, logged as `messageDeleted`.
     pub fn delete(&mut self, id: &str) -> bool {
-        let Some(index) = self.messages.iter().position(|m| m.id == id) else {
+        let Some(index) = self.position(id) else {
             return false;
         };
         let message = self.messages.remove(index);
+        self.moved();
         self.history
             .push(record(ChangeKind::MessageDeleted, &message, Vec::new()));
         true
