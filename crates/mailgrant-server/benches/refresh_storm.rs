@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     if !support::invoked_by_cargo_bench("refresh_storm") {
         return ExitCode::SUCCESS;
     }
+    let load_at_start = support::load_average();
     let runtime = support::server_runtime();
     let (one, many) = runtime.block_on(async {
         let one = storm("a", 1, 1_000).await;
@@ -54,7 +55,12 @@ fn main() -> ExitCode {
     };
     println!(
         "{}",
-        json!({ "bench": "refresh_storm", "machine": support::machine(), "storms": [one, many] })
+        json!({
+            "bench": "refresh_storm",
+            "machine": support::machine(),
+            "loadavg_1m": { "start": load_at_start, "end": support::load_average() },
+            "storms": [one, many],
+        })
     );
     ExitCode::SUCCESS
 }

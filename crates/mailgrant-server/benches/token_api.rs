@@ -9,7 +9,9 @@
 //!
 //! Production settings: the default token cache TTL, a real SQLite file in a
 //! temporary directory, no log subscriber. `MAILGRANT_BENCH_TOKEN_CACHE_TTL_MS`
-//! overrides the TTL (0 turns the cache off) to show what the cache does.
+//! overrides the TTL (0 turns the cache off) to show what the cache does;
+//! `MAILGRANT_BENCH_LOG=info,sqlx=warn` installs the binary's default log
+//! subscriber (one line per request, to stderr) to show what logging costs.
 //!
 //! ```text
 //! cargo bench -p mailgrant-server --bench token_api
@@ -68,6 +70,14 @@ fn main() -> ExitCode {
         Err(_) => DEFAULT_TOKEN_CACHE_TTL,
     };
 
+    let log = std::env::var("MAILGRANT_BENCH_LOG").ok();
+    if let Some(filter) = &log {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let load_at_start = support::load_average();
     // Servers live on the runtime's worker threads; this thread only drives
     // set-up and waits for wrk.
     let runtime = support::server_runtime();
@@ -83,8 +93,9 @@ fn main() -> ExitCode {
     std::fs::write(&script, lua_script(&paths)).expect("write the wrk script");
 
     println!(
-        "token_api: {USERS} users, wrk -t{THREADS} -c{CONNECTIONS} -d{}s, {ROUNDS} alternating rounds, token cache TTL {ttl:?}",
-        ROUND.as_secs()
+        "token_api: {USERS} users, wrk -t{THREADS} -c{CONNECTIONS} -d{}s, {ROUNDS} alternating rounds, token cache TTL {ttl:?}, logs {}",
+        ROUND.as_secs(),
+        log.as_deref().unwrap_or("off")
     );
     wrk(&app.address, &script, WARM_UP);
     wrk(&bare, &script, WARM_UP);
@@ -125,9 +136,11 @@ fn main() -> ExitCode {
         json!({
             "bench": "token_api",
             "machine": support::machine(),
+            "loadavg_1m": { "start": load_at_start, "end": support::load_average() },
             "users": USERS,
             "wrk": { "threads": THREADS, "connections": CONNECTIONS, "duration_s": ROUND.as_secs(), "rounds": ROUNDS },
             "token_cache_ttl_ms": ttl.as_millis() as u64,
+            "log_filter": log,
             "token_api": { "rps_median": t_rps, "p99_ms_median": t_p99, "rps": t_all_rps, "p99_ms": t_all_p99 },
             "bare": { "rps_median": b_rps, "p99_ms_median": b_p99, "rps": b_all_rps, "p99_ms": b_all_p99 },
             "ratio": ratio,

@@ -145,3 +145,12 @@ pub fn machine() -> Value {
         .unwrap_or_else(|| "unknown".to_owned());
     serde_json::json!({ "cores": cores, "cpu": cpu })
 }
+
+/// The 1-minute load average: other work on the machine shows in the figures,
+/// so the record keeps it.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
