@@ -13,22 +13,62 @@ use super::{
 use crate::error::Error;
 use crate::gmail::GmailError;
 
+/// List parameters that carry a page token.
+trait Paged: Clone + Send + 'static {
+    fn page_token(&self) -> Option<String>;
+    fn at(&self, page_token: Option<String>) -> Self;
+}
+
+impl Paged for ListMessages {
+    fn page_token(&self) -> Option<String> {
+        self.page_token.clone()
+    }
+    fn at(&self, page_token: Option<String>) -> Self {
+        Self {
+            page_token,
+            ..self.clone()
+        }
+    }
+}
+
+impl Paged for ListHistory {
+    fn page_token(&self) -> Option<String> {
+        self.page_token.clone()
+    }
+    fn at(&self, page_token: Option<String>) -> Self {
+        Self {
+            page_token,
+            ..self.clone()
+        }
+    }
+}
+
 impl Mailbox {
+    /// Every page of one list method, from `params`' page token on.
+    fn pages_of<Params, P, F, Fut>(
+        &self,
+        params: Params,
+        list: F,
+    ) -> impl Stream<Item = Result<P, Error>> + Send + 'static
+    where
+        Params: Paged,
+        P: Page + Send + 'static,
+        F: Fn(Mailbox, Params) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<P, Error>> + Send + 'static,
+    {
+        let mailbox = self.clone();
+        pages(params.page_token(), move |token| {
+            list(mailbox.clone(), params.at(token))
+        })
+    }
+
     /// Every page of `users.messages.list`, from `params.page_token` on.
     pub fn message_pages(
         &self,
         params: ListMessages,
     ) -> impl Stream<Item = Result<MessageList, Error>> + Send + 'static {
-        let mailbox = self.clone();
-        pages(params.page_token.clone(), move |token| {
-            let (mailbox, params) = (
-                mailbox.clone(),
-                ListMessages {
-                    page_token: token,
-                    ..params.clone()
-                },
-            );
-            async move { mailbox.list_messages(&params).await }
+        self.pages_of(params, |mailbox, params| async move {
+            mailbox.list_messages(&params).await
         })
     }
 
@@ -47,16 +87,8 @@ impl Mailbox {
         &self,
         params: ListMessages,
     ) -> impl Stream<Item = Result<ThreadList, Error>> + Send + 'static {
-        let mailbox = self.clone();
-        pages(params.page_token.clone(), move |token| {
-            let (mailbox, params) = (
-                mailbox.clone(),
-                ListMessages {
-                    page_token: token,
-                    ..params.clone()
-                },
-            );
-            async move { mailbox.list_threads(&params).await }
+        self.pages_of(params, |mailbox, params| async move {
+            mailbox.list_threads(&params).await
         })
     }
 
@@ -76,16 +108,8 @@ impl Mailbox {
         &self,
         params: ListHistory,
     ) -> impl Stream<Item = Result<HistoryList, Error>> + Send + 'static {
-        let mailbox = self.clone();
-        pages(params.page_token.clone(), move |token| {
-            let (mailbox, params) = (
-                mailbox.clone(),
-                ListHistory {
-                    page_token: token,
-                    ..params.clone()
-                },
-            );
-            async move { mailbox.list_history(&params).await }
+        self.pages_of(params, |mailbox, params| async move {
+            mailbox.list_history(&params).await
         })
     }
 
