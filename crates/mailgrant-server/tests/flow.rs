@@ -380,6 +380,12 @@ async fn home_page_offers_connect_then_lists_messages_with_paging() {
     assert!(page.contains(&format!("<strong id=\"user\">{ALICE}</strong>")));
     assert_eq!(page.matches("<tr class=").count(), 25);
     assert!(page.contains("id=\"next\""));
+    let counters = app.google.counters().await;
+    assert_eq!(
+        counters["batch_requests"], 1,
+        "the page's 25 messages come in one batch"
+    );
+    assert_eq!(counters["batch_parts"], 25);
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
-use futures::future::join_all;
 use mailgrant::gmail::{ListMessages, Message, MessageFormat};
 use serde::Deserialize;
 use url::Url;
@@ -173,11 +172,14 @@ async fn signed_in(
             ));
         }
     };
-    let mailbox = state.0.gmail.user(&session.user_id);
-    let messages = join_all(page.messages.iter().map(|m| {
-        mailbox.get_message(&m.id, MessageFormat::Metadata, &["From", "Subject", "Date"])
-    }))
-    .await;
+    // One batch request for the page's headers, not one request a message.
+    let ids: Vec<&str> = page.messages.iter().map(|m| m.id.as_str()).collect();
+    let messages = state
+        .0
+        .gmail
+        .user(&session.user_id)
+        .get_messages(&ids, MessageFormat::Metadata, &["From", "Subject", "Date"])
+        .await;
     let rows: String = messages
         .iter()
         .zip(&page.messages)

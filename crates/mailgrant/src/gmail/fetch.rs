@@ -27,7 +27,11 @@ impl Mailbox {
             .map(|id| message_call(id.as_ref(), format, metadata_headers))
             .collect();
         let size = self.batch_size(Method::MessagesGet);
-        stream::iter(calls.chunks(size).map(|chunk| self.batch(chunk.to_vec())))
+        // Owned batches: a closure over borrowed chunks makes the future
+        // unprovably `Send`, which an axum handler needs.
+        let batches: Vec<Vec<Call>> = calls.chunks(size).map(<[Call]>::to_vec).collect();
+        stream::iter(batches)
+            .map(|batch| self.batch(batch))
             .buffered(self.gmail.inner.options.concurrency)
             .flat_map(stream::iter)
             .collect()
