@@ -4,22 +4,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, UserSeed};
-use mailgrant::broker::{Broker, BrokerConfig, InProcessCoordinator, NoEvents, RetryPolicy};
-use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES, GoogleEndpoints};
-use mailgrant::crypto::Keyring;
-use mailgrant::metrics::Metrics;
-use mailgrant::oauth::{AuthorizationRequest, OAuthClient, RedirectTarget};
+use google_emulator::EmulatorConfig;
+use mailgrant::ExposeSecret;
 use mailgrant::store::{
-    self, CredentialStore, GrantUpdate, RefreshUpdate, StoreError, StoredCredential, TokenPair,
+    CredentialStore, GrantUpdate, RefreshUpdate, StoreError, StoredCredential, TokenPair,
 };
-use mailgrant::{ExposeSecret, SecretString};
-use url::Url;
 
-const REDIRECT: &str = "http://127.0.0.1:9/oauth2callback";
+mod gmail_common;
+
+use gmail_common::{Bench, count};
 
 /// A store that can be told to fail the next refresh write, as a crash between
 /// Google's answer and the database would.
@@ -77,114 +72,40 @@ impl CredentialStore for FlakyStore {
     }
 }
 
+/// The Gmail bench, with a store that can fail on demand.
 struct Harness {
-    base: String,
-    emulator: Emulator,
-    broker: Arc<Broker>,
+    bench: Bench,
     store: Arc<FlakyStore>,
-    keys: Arc<Keyring>,
-    db_url: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = Bench;
+    fn deref(&self) -> &Bench {
+        &self.bench
+    }
 }
 
 impl Harness {
     async fn start(config: EmulatorConfig) -> Self {
-        let client = ClientRegistration {
-            client_id: "broker-test.apps.googleusercontent.com".to_owned(),
-            client_secret: "GOCSPX-broker-test".to_owned(),
-            redirect_uris: vec![REDIRECT.to_owned()],
-        };
-        let emulator = Emulator::new(EmulatorConfig {
-            auto_approve: true,
-            clients: vec![client.clone()],
-            users: Vec::new(),
-            ..config
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = emulator.router();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("broker.db").display());
-        let store = Arc::new(FlakyStore {
-            inner: store::open(&db_url).await.unwrap(),
-            fail_next_refresh: AtomicBool::new(false),
-        });
-        let keys = Arc::new(Keyring::from_config(&Keyring::generate_config_value()).unwrap());
-        let secrets_json = Emulator::client_secrets_json(&base, &client).to_string();
-        let secrets = ClientSecrets::parse(&secrets_json, "test".as_ref()).unwrap();
-        let endpoints = GoogleEndpoints {
-            userinfo: Url::parse(&format!("{base}/oauth2/v2/userinfo")).unwrap(),
-            revoke: Url::parse(&format!("{base}/revoke")).unwrap(),
-            gmail_api: Url::parse(&format!("{base}/")).unwrap(),
-        };
-        let http = mailgrant::http::client();
-        let scopes = DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-        let broker = Arc::new(Broker::new(BrokerConfig {
-            store: store.clone(),
-            keys: keys.clone(),
-            oauth: Arc::new(OAuthClient::new(&secrets, &endpoints, scopes, http.clone())),
-            http: http.clone(),
-            userinfo_url: endpoints.userinfo.clone(),
-            reauthorize_url: Url::parse("https://app.example/oauth2/authorize").unwrap(),
-            refresh_margin: Duration::from_secs(300),
-            retry: RetryPolicy {
-                attempts: 3,
-                base_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(20),
-            },
-            coordinator: Arc::new(InProcessCoordinator::default()),
-            events: Arc::new(NoEvents),
-            metrics: Arc::new(Metrics::default()),
-            // The tests change rows behind the broker's back, as another
-            // replica would; no in-memory copy may hide that.
-            token_cache_ttl: Duration::ZERO,
-        }));
+        let mut flaky = None;
+        let bench = Bench::start_with_store(config, |inner| {
+            let store = Arc::new(FlakyStore {
+                inner,
+                fail_next_refresh: AtomicBool::new(false),
+            });
+            flaky = Some(store.clone());
+            store
+        })
+        .await;
         Self {
-            base,
-            emulator,
-            broker,
-            store,
-            keys,
-            db_url,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            _dir: dir,
+            bench,
+            store: flaky.expect("the bench wraps its store"),
         }
     }
 
-    /// The whole consent for a new user at the emulator; returns the user id.
+    /// A new user, consented at the emulator; returns the user id.
     async fn connect(&self, email: &str) -> String {
-        self.emulator.add_user(UserSeed {
-            email: email.to_owned(),
-            name: email.to_owned(),
-            messages: 1,
-        });
-        let request = AuthorizationRequest {
-            login_hint: Some(email.to_owned()),
-            ..AuthorizationRequest::default()
-        };
-        let redirect = Url::parse(REDIRECT).unwrap();
-        let (url, pending) = self.broker.oauth().authorization_url(&redirect, &request);
-        let response = self.http.get(url).send().await.unwrap();
-        let location = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-        let code = location
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
-        let verifier = SecretString::from(pending.pkce_verifier);
-        let connected = self
-            .broker
-            .complete_authorization(&code, Some(&verifier), &RedirectTarget::Callback(redirect))
-            .await
-            .unwrap();
-        connected.user.id
+        self.bench.connect(email, 1).await
     }
 
     /// Makes every stored access token look expired to the broker.
@@ -198,16 +119,7 @@ impl Harness {
     }
 
     async fn refresh_grants(&self) -> u64 {
-        let counters: serde_json::Value = self
-            .http
-            .get(format!("{}/emulator/counters", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        counters["token_grants"]["refresh_token"].as_u64().unwrap()
+        count(&self.counters().await, "/token_grants/refresh_token")
     }
 
     async fn stored_refresh_token(&self, user_id: &str) -> String {

@@ -18,6 +18,7 @@ use mailgrant::crypto::Keyring;
 use mailgrant::gmail::{Gmail, GmailOptions, Mailbox};
 use mailgrant::metrics::Metrics;
 use mailgrant::oauth::{AuthorizationRequest, OAuthClient, RedirectTarget};
+use mailgrant::store::CredentialStore;
 use mailgrant::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
@@ -29,6 +30,9 @@ pub struct Bench {
     pub base: String,
     pub emulator: Emulator,
     pub broker: Arc<Broker>,
+    pub keys: Arc<Keyring>,
+    /// The broker's SQLite file, for changes behind its back.
+    pub db_url: String,
     /// For the emulator's controls; follows no redirects.
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -71,6 +75,15 @@ pub fn quota(units: u32, window: Duration) -> EmulatorConfig {
 
 impl Bench {
     pub async fn start(config: EmulatorConfig) -> Self {
+        Self::start_with_store(config, |store| store).await
+    }
+
+    /// Like [`Bench::start`], with the SQLite store passed through `wrap`
+    /// (a store that fails on demand, say).
+    pub async fn start_with_store(
+        config: EmulatorConfig,
+        wrap: impl FnOnce(Arc<dyn CredentialStore>) -> Arc<dyn CredentialStore>,
+    ) -> Self {
         let client = ClientRegistration {
             client_id: "gmail-test.apps.googleusercontent.com".to_owned(),
             client_secret: "GOCSPX-gmail-test".to_owned(),
@@ -100,8 +113,8 @@ impl Bench {
         let http = mailgrant::http::client();
         let scopes = DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
         let broker = Arc::new(Broker::new(BrokerConfig {
-            store: mailgrant::store::open(&db_url).await.unwrap(),
-            keys,
+            store: wrap(mailgrant::store::open(&db_url).await.unwrap()),
+            keys: keys.clone(),
             oauth: Arc::new(OAuthClient::new(&secrets, &endpoints, scopes, http.clone())),
             http,
             userinfo_url: endpoints.userinfo.clone(),
@@ -117,6 +130,8 @@ impl Bench {
             base,
             emulator,
             broker,
+            keys,
+            db_url,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
