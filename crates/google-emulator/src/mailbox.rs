@@ -12,7 +12,7 @@ mod history;
 mod labels;
 mod rng;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -26,7 +26,7 @@ pub use labels::{SYSTEM_LABELS, UserLabel, search_name, system_label};
 use rng::SeededRng;
 
 use crate::ids;
-use crate::mime::Part;
+use crate::mime::{LayoutCell, Part};
 
 /// How far back the oldest message goes.
 const SPAN_MS: i64 = 3 * 365 * 24 * 3600 * 1000;
@@ -91,6 +91,8 @@ pub struct Message {
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
     pub source: Option<Arc<Source>>,
+    /// The MIME layout, worked out on first use ([`crate::mime::layout`]).
+    pub layout: LayoutCell,
 }
 
 impl Message {
@@ -121,6 +123,22 @@ impl Message {
     }
 }
 
+/// The last selection of a listing, by key, history id and message count.
+/// A sync lists 10,000 messages in 20 pages; scanning the whole mailbox for
+/// each page was most of what a page cost. Every change to the mailbox
+/// (`changes.rs`) logs history, so the history id in the key makes a stale
+/// entry miss.
+#[derive(Debug, Default)]
+struct Selections(Mutex<Option<SelectionEntry>>);
+
+type SelectionEntry = ((String, u64, usize), Arc<[usize]>);
+
+impl Clone for Selections {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
 /// A user's messages (newest first), labels and history.
 #[derive(Clone, Debug)]
 pub struct Mailbox {
@@ -131,6 +149,8 @@ pub struct Mailbox {
     /// so a get is not a scan of the mailbox (and an import of many messages
     /// is not a rebuild per message).
     positions: OnceLock<HashMap<String, usize>>,
+    /// The last selection a listing without `q` made (see [`Selections`]).
+    selections: Selections,
     /// User labels in creation order; system labels are fixed.
     pub labels: Vec<UserLabel>,
     pub history: History,
@@ -163,11 +183,17 @@ impl Mailbox {
                 .cmp(&a.internal_date_ms)
                 .then_with(|| b.id.cmp(&a.id))
         });
+        // Laid out now, as Gmail has a message parsed once it is stored,
+        // rather than by whichever call first reads each message.
+        for message in &messages {
+            crate::mime::layout(message);
+        }
         let newest = messages.iter().map(|m| m.history_id).max();
         let current = newest.unwrap_or(FIRST_HISTORY_ID) + 1;
         Self {
             messages,
             positions: OnceLock::new(),
+            selections: Selections::default(),
             labels: labels::generated_labels(),
             history: History::new(current, newest.unwrap_or(current)),
             next_index: count,
@@ -190,6 +216,28 @@ impl Mailbox {
             })
             .get(id)
             .copied()
+    }
+
+    /// The positions in `messages` of those `select` keeps, computed once
+    /// per `key` and state of the mailbox: the pages of one listing share
+    /// them. `select` must depend only on the messages (no clock).
+    pub fn selection(&self, key: String, select: impl Fn(&Message) -> bool) -> Arc<[usize]> {
+        let key = (key, self.history.current(), self.messages.len());
+        let mut last = self.selections.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached, positions)) = last.as_ref()
+            && *cached == key
+        {
+            return positions.clone();
+        }
+        let positions: Arc<[usize]> = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| select(m))
+            .map(|(index, _)| index)
+            .collect();
+        *last = Some((key, positions.clone()));
+        positions
     }
 
     /// `messages` changed order or length: positions are rebuilt on next use.

@@ -10,6 +10,7 @@ mod takeout;
 use std::sync::Arc;
 
 use crate::mailbox::{Address, Mailbox, Message, Source};
+use crate::mime::LayoutCell;
 use crate::{date, rfc2822};
 use takeout::LabelEntry;
 
@@ -164,6 +165,7 @@ fn build(mailbox: &mut Mailbox, user_id: &str, raw: Vec<u8>, now_ms: i64) -> Mes
             raw,
             tree: parsed.tree,
         })),
+        layout: LayoutCell::default(),
     }
 }
 

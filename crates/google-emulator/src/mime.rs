@@ -4,12 +4,100 @@
 //!
 //! Part ids follow Gmail: the top part has id `""`, its children `0`, `1`,
 //! theirs `0.0`, `0.1` (discovery document, `MessagePart.partId`).
+//!
+//! A message's content never changes once stored (only its labels and
+//! history id do), so its layout is worked out once, on first use, and
+//! shared: a `messages.get` does not lay the message out again.
+
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
 
-use crate::mailbox::{Attachment, Message};
+use crate::mailbox::{Attachment, Message, Source};
+
+/// What every format of `messages.get` reads from a message's content.
+#[derive(Debug)]
+pub struct Layout {
+    /// The message's id and thread id, which never change either.
+    pub id: String,
+    pub thread_id: String,
+    /// The part tree, envelope headers on the top part.
+    pub tree: Part,
+    /// The top part's headers as `MessagePartHeader` JSON, in the same
+    /// order: what `format=metadata` picks from.
+    pub headers_json: Vec<Box<RawValue>>,
+    /// The length of the RFC 2822 bytes (`sizeEstimate`, `larger:`).
+    pub size: usize,
+    /// The message's snippet (see [`Message::snippet`]).
+    pub snippet: String,
+    /// The same as a JSON string.
+    pub snippet_json: Box<RawValue>,
+    /// An imported message's bytes as they arrived.
+    source: Option<Arc<Source>>,
+}
+
+impl Layout {
+    /// RFC 2822 bytes of the message, CRLF line ends; an imported
+    /// message's bytes as they arrived.
+    pub fn raw(&self) -> Vec<u8> {
+        match &self.source {
+            Some(source) => source.raw.clone(),
+            None => {
+                let mut out = Vec::with_capacity(self.size);
+                write_part(&self.tree, &mut out);
+                out
+            }
+        }
+    }
+}
+
+fn raw_json(value: &impl serde::Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("strings and maps serialize")
+}
+
+/// A message's [`Layout`], computed on first use. Cloning the cell shares
+/// what it holds.
+#[derive(Clone, Debug, Default)]
+pub struct LayoutCell(OnceLock<Arc<Layout>>);
+
+/// The message's layout, worked out on first use.
+pub fn layout(message: &Message) -> Arc<Layout> {
+    message
+        .layout
+        .0
+        .get_or_init(|| {
+            let tree = tree(message);
+            let size = match &message.source {
+                Some(source) => source.raw.len(),
+                None => {
+                    let mut out = Vec::new();
+                    write_part(&tree, &mut out);
+                    out.len()
+                }
+            };
+            let headers_json = tree
+                .headers
+                .iter()
+                .map(|(name, value)| raw_json(&json!({ "name": name, "value": value })))
+                .collect();
+            let snippet = message.snippet();
+            Arc::new(Layout {
+                id: message.id.clone(),
+                thread_id: message.thread_id.clone(),
+                headers_json,
+                snippet_json: raw_json(&snippet),
+                tree,
+                size,
+                snippet,
+                source: message.source.clone(),
+            })
+        })
+        .clone()
+}
 
 /// One MIME part.
 #[derive(Clone, Debug)]
@@ -54,7 +142,7 @@ fn text_part(part_id: String, mime_type: &str, text: &str) -> Part {
 /// The message body without the top-level envelope headers: text, or
 /// text + HTML as multipart/alternative, wrapped in multipart/mixed with
 /// the attachments when there are any.
-fn body_tree(message: &Message, part_id: &str) -> Part {
+fn body_tree(message: &Message, attachments: &[Attachment], part_id: &str) -> Part {
     let child = |n: usize| {
         if part_id.is_empty() {
             n.to_string()
@@ -62,16 +150,10 @@ fn body_tree(message: &Message, part_id: &str) -> Part {
             format!("{part_id}.{n}")
         }
     };
-    if !message.attachments.is_empty() {
-        let inner = body_tree(
-            &Message {
-                attachments: Vec::new(),
-                ..message.clone()
-            },
-            &child(0),
-        );
+    if !attachments.is_empty() {
+        let inner = body_tree(message, &[], &child(0));
         let mut parts = vec![inner];
-        for (n, attachment) in message.attachments.iter().enumerate() {
+        for (n, attachment) in attachments.iter().enumerate() {
             parts.push(attachment_part(message, child(n + 1), attachment));
         }
         return multipart(message, part_id, "multipart/mixed", parts);
@@ -138,11 +220,11 @@ fn multipart(message: &Message, part_id: &str, mime_type: &str, parts: Vec<Part>
 
 /// The whole message as a part tree, envelope headers on the top part;
 /// an imported message's tree as parsed on import.
-pub fn tree(message: &Message) -> Part {
+fn tree(message: &Message) -> Part {
     if let Some(source) = &message.source {
         return source.tree.clone();
     }
-    let mut top = body_tree(message, "");
+    let mut top = body_tree(message, &message.attachments, "");
     let mut headers = vec![
         header("MIME-Version", "1.0"),
         header("Date", &message.date_header),
@@ -173,17 +255,6 @@ pub fn find_attachment<'a>(part: &'a Part, attachment_id: &str) -> Option<&'a Pa
     part.parts
         .iter()
         .find_map(|p| find_attachment(p, attachment_id))
-}
-
-/// RFC 2822 bytes of the part tree, CRLF line ends; an imported
-/// message's bytes as they arrived.
-pub fn raw(message: &Message) -> Vec<u8> {
-    if let Some(source) = &message.source {
-        return source.raw.clone();
-    }
-    let mut out = Vec::new();
-    write_part(&tree(message), &mut out);
-    out
 }
 
 fn write_part(part: &Part, out: &mut Vec<u8>) {

@@ -384,3 +384,69 @@ async fn an_added_message_is_listed_first_with_the_returned_ids() {
     );
     assert_eq!(bad_label, 400);
 }
+
+/// The ids and estimate of `messages.list?labelIds=INBOX`, every page.
+async fn inbox(emu: &TestEmulator, token: &str) -> (Vec<String>, u64) {
+    let (mut ids, mut estimate, mut page) = (Vec::new(), 0, String::new());
+    loop {
+        let (status, body) = emu
+            .get_json(
+                token,
+                &format!("/gmail/v1/users/me/messages?labelIds=INBOX&maxResults=7{page}"),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        estimate = body["resultSizeEstimate"].as_u64().unwrap();
+        let listed = body["messages"].as_array().cloned().unwrap_or_default();
+        ids.extend(listed.iter().map(|m| m["id"].as_str().unwrap().to_owned()));
+        match body["nextPageToken"].as_str() {
+            Some(next) => page = format!("&pageToken={next}"),
+            None => return (ids, estimate),
+        }
+    }
+}
+
+#[tokio::test]
+async fn listings_follow_every_change_between_their_pages() {
+    let emu = spawn_auto().await;
+    let token = emu.token_with(ALICE, MAIL_GOOGLE_COM).await;
+    let (before, estimate) = inbox(&emu, &token).await;
+    let (archived, deleted) = (before[3].clone(), before[9].clone());
+
+    modify(
+        &emu,
+        &token,
+        &archived,
+        json!({"removeLabelIds": ["INBOX"]}),
+    )
+    .await;
+    let (after_archive, archive_estimate) = inbox(&emu, &token).await;
+    let gone = emu
+        .http
+        .delete(emu.url(&format!("/gmail/v1/users/me/messages/{deleted}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let (after_delete, delete_estimate) = inbox(&emu, &token).await;
+    let (_, added) = emu
+        .post_json(
+            "/emulator/users/alice@example.com/messages",
+            &json!({"from": "Zed <zed@example.org>", "subject": "New", "body": "Hi", "labelIds": ["INBOX"]}),
+        )
+        .await;
+    modify(&emu, &token, &archived, json!({"addLabelIds": ["INBOX"]})).await;
+    let (after_add, add_estimate) = inbox(&emu, &token).await;
+
+    assert_eq!(estimate as usize, before.len());
+    assert!(before.len() > 10, "a few pages: {}", before.len());
+    assert_eq!(archive_estimate, estimate - 1);
+    assert!(!after_archive.contains(&archived));
+    assert_eq!(gone.status(), 204);
+    assert_eq!(delete_estimate, estimate - 2);
+    assert!(!after_delete.contains(&deleted));
+    assert_eq!(add_estimate, estimate);
+    assert_eq!(after_add[0], added["id"].as_str().unwrap());
+    assert!(after_add.contains(&archived));
+    assert_eq!(after_add.len() as u64, add_estimate);
+}

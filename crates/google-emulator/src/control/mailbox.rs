@@ -15,6 +15,7 @@ use serde_json::json;
 use super::{error, parse};
 use crate::mailbox::{Address, Message};
 use crate::mbox::{self, ImportError};
+use crate::mime::LayoutCell;
 use crate::reply::json;
 use crate::state::{Shared, User, lock, now_epoch_ms};
 use crate::{date, rfc2822};
@@ -136,6 +137,7 @@ fn build(user: &mut User, new: NewMessage) -> Result<Message, String> {
         html: None,
         attachments: Vec::new(),
         source: None,
+        layout: LayoutCell::default(),
     })
 }
 

@@ -99,18 +99,22 @@ impl ListParams {
     pub fn matching<'a>(&self, user: &'a User) -> Vec<&'a Message> {
         let search = Query::parse_at(self.q.as_deref().unwrap_or_default(), now_epoch_ms());
         let include_spam_trash = self.include_spam_trash || search.names_spam_or_trash();
-        user.mailbox
-            .messages
-            .iter()
-            .filter(|m| include_spam_trash || !m.in_spam_or_trash())
-            .filter(|m| self.label_ids.iter().all(|l| m.has_label(l)))
-            .filter(|m| {
-                search.matches(&Target {
+        let select = |m: &Message| {
+            (include_spam_trash || !m.in_spam_or_trash())
+                && self.label_ids.iter().all(|l| m.has_label(l))
+                && search.matches(&Target {
                     message: m,
                     owner_email: &user.email,
                     labels: &user.mailbox.labels,
                 })
-            })
-            .collect()
+        };
+        let messages = &user.mailbox.messages;
+        if self.q.is_some() {
+            // A query may depend on the clock (`newer_than:`): not kept.
+            return messages.iter().filter(|m| select(m)).collect();
+        }
+        let key = format!("{include_spam_trash}/{:?}", self.label_ids);
+        let positions = user.mailbox.selection(key, select);
+        positions.iter().map(|&index| &messages[index]).collect()
     }
 }

@@ -2,17 +2,17 @@
 //! `users.messages.attachments.get` (discovery document; reference §5).
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::json;
+use serde::Serialize;
 
 use super::listing::{ListParams, all, first, page_position};
 use super::method::Method;
 use super::page_token::{self, Kind};
-use super::render::{self, Format};
-use super::{ok, serve, user};
+use super::render::{self, Format, Snapshot};
+use super::{ok, serve, serve_then, user};
 use crate::mime;
-use crate::reply::ApiError;
+use crate::reply::{self, ApiError};
 use crate::scopes::GmailAccess;
 use crate::state::Shared;
 
@@ -37,21 +37,39 @@ pub async fn list(
                 .iter()
                 .skip(offset)
                 .take(params.max_results)
-                .map(|m| json!({ "id": m.id, "threadId": m.thread_id }))
+                .map(|m| MessageRef {
+                    id: &m.id,
+                    thread_id: &m.thread_id,
+                })
                 .collect();
-            // With no results `messages` is absent, not empty (reference §5).
-            let mut body = json!({ "resultSizeEstimate": matching.len() });
-            if !page.is_empty() {
-                body["messages"] = json!(page);
-            }
             let end = offset.saturating_add(params.max_results);
-            if end < matching.len() {
-                body["nextPageToken"] =
-                    json!(page_token::encode(&user.id, Kind::Messages, end as u64));
-            }
-            ok(&body)
+            ok(&MessageList {
+                // With no results `messages` is absent, not empty (reference §5).
+                messages: (!page.is_empty()).then_some(page),
+                next_page_token: (end < matching.len())
+                    .then(|| page_token::encode(&user.id, Kind::Messages, end as u64)),
+                result_size_estimate: matching.len(),
+            })
         },
     )
+}
+
+/// A `ListMessagesResponse`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageList<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<Vec<MessageRef<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+    result_size_estimate: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageRef<'a> {
+    id: &'a str,
+    thread_id: &'a str,
 }
 
 /// The `format` parameter (default `full`), refused for metadata-only
@@ -86,7 +104,7 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    serve(
+    serve_then(
         &shared,
         &headers,
         query,
@@ -99,11 +117,12 @@ pub async fn get(
                 .mailbox
                 .find(&id)
                 .ok_or_else(ApiError::not_found)?;
-            ok(&render::message(
-                message,
-                format,
-                &all(query, "metadataHeaders"),
-            ))
+            let metadata_headers = all(query, "metadataHeaders");
+            Ok((Snapshot::of(message), format, metadata_headers))
+        },
+        |(message, format, metadata_headers)| {
+            let rendered = render::message(&message, format, &metadata_headers);
+            reply::json(StatusCode::OK, &rendered)
         },
     )
 }
@@ -121,12 +140,14 @@ pub async fn attachment(
         &user_id,
         Method::AttachmentsGet,
         |state, access, _| {
-            let tree = user(state, access)?
+            let layout = user(state, access)?
                 .mailbox
                 .find(&message_id)
-                .map(mime::tree);
-            match tree.as_ref().and_then(|t| mime::find_attachment(t, &id)) {
-                Some(part) => ok(&render::attachment_body(part)),
+                .map(mime::layout);
+            match layout
+                .and_then(|l| mime::find_attachment(&l.tree, &id).map(render::attachment_body))
+            {
+                Some(body) => ok(&body),
                 None => Err(ApiError::not_found()),
             }
         },

@@ -24,7 +24,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use crate::bearer::{self, Caller};
 use crate::date;
@@ -116,14 +117,31 @@ fn serve(
     method: Method,
     handle: impl FnOnce(&mut EmulatorState, &Access, &[(String, String)]) -> Result<Response, ApiError>,
 ) -> Response {
-    let query = pairs(raw_query.as_deref());
-    let mut state = lock(shared);
-    authorize(&mut state, headers, &query, user_id, method)
-        .and_then(|access| handle(&mut state, &access, &query))
-        .unwrap_or_else(IntoResponse::into_response)
+    serve_then(shared, headers, raw_query, user_id, method, handle, |r| r)
 }
 
-fn ok(body: &Value) -> Result<Response, ApiError> {
+/// As [`serve`], but `handle` only takes what it needs from the state and
+/// `answer` builds the response after the lock is released, so that
+/// rendering one caller's answer does not hold up every other call.
+fn serve_then<T>(
+    shared: &Shared,
+    headers: &HeaderMap,
+    raw_query: Option<String>,
+    user_id: &str,
+    method: Method,
+    handle: impl FnOnce(&mut EmulatorState, &Access, &[(String, String)]) -> Result<T, ApiError>,
+    answer: impl FnOnce(T) -> Response,
+) -> Response {
+    let query = pairs(raw_query.as_deref());
+    let taken = {
+        let mut state = lock(shared);
+        authorize(&mut state, headers, &query, user_id, method)
+            .and_then(|access| handle(&mut state, &access, &query))
+    };
+    taken.map_or_else(IntoResponse::into_response, answer)
+}
+
+fn ok(body: &impl Serialize) -> Result<Response, ApiError> {
     Ok(reply::json(StatusCode::OK, body))
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::method::Method;
-use super::render::{self, Format};
+use super::render::{self, Format, Snapshot};
 use super::{ok, serve, user_mut};
 use crate::mailbox::ModifyError;
 use crate::reply::ApiError;
@@ -53,7 +53,11 @@ pub async fn modify(
             };
             let mailbox = &mut user_mut(state, access)?.mailbox;
             match mailbox.modify(&id, &request.add_label_ids, &request.remove_label_ids) {
-                Ok(message) => ok(&render::message(message, Format::Minimal, &[])),
+                Ok(message) => ok(&render::message(
+                    &Snapshot::of(message),
+                    Format::Minimal,
+                    &[],
+                )),
                 Err(ModifyError::NotFound) => Err(ApiError::not_found()),
                 Err(ModifyError::InvalidLabel(label)) => Err(ApiError::invalid_argument(format!(
                     "Invalid label: {label}"

@@ -10,9 +10,10 @@ use super::listing::{ListParams, all, page_position};
 use super::messages::format;
 use super::method::Method;
 use super::page_token::{self, Kind};
-use super::render::{self, Format};
+use super::render::{self, Format, Snapshot};
 use super::{ok, serve, user};
 use crate::mailbox::{Mailbox, Message};
+use crate::mime;
 use crate::reply::ApiError;
 use crate::state::Shared;
 
@@ -59,7 +60,7 @@ pub async fn list(
                 .map(|m| {
                     json!({
                         "id": m.thread_id,
-                        "snippet": m.snippet(),
+                        "snippet": mime::layout(m).snippet,
                         "historyId": thread_history_id(&user.mailbox, &m.thread_id).to_string(),
                     })
                 })
@@ -103,13 +104,14 @@ pub async fn get(
                 return Err(ApiError::not_found());
             };
             let headers = all(query, "metadataHeaders");
-            let rendered: Vec<Value> = messages
+            let snapshots: Vec<Snapshot> = messages.iter().map(|m| Snapshot::of(m)).collect();
+            let rendered: Vec<_> = snapshots
                 .iter()
                 .map(|m| render::message(m, format, &headers))
                 .collect();
             ok(&json!({
                 "id": id,
-                "snippet": newest.snippet(),
+                "snippet": mime::layout(newest).snippet,
                 "historyId": thread_history_id(mailbox, &id).to_string(),
                 "messages": rendered,
             }))

@@ -6,6 +6,7 @@ use super::corpus::{self, CORRESPONDENTS, Content, Correspondent};
 use super::rng::SeededRng;
 use super::{Address, Attachment, FIRST_HISTORY_ID, Message};
 use crate::date;
+use crate::mime::LayoutCell;
 
 /// How many recent conversations a new message may reply to.
 const OPEN_THREADS: usize = 6;
@@ -175,6 +176,7 @@ pub fn next_message(
         html: content.html,
         attachments,
         source: None,
+        layout: LayoutCell::default(),
     }
 }
 

@@ -112,8 +112,8 @@ impl Term {
                 .eq_ignore_ascii_case(v),
             Term::After(t) => m.internal_date_ms >= *t,
             Term::Before(t) => m.internal_date_ms < *t,
-            Term::Larger(n) => mime::raw(m).len() as u64 > *n,
-            Term::Smaller(n) => (mime::raw(m).len() as u64) < *n,
+            Term::Larger(n) => mime::layout(m).size as u64 > *n,
+            Term::Smaller(n) => (mime::layout(m).size as u64) < *n,
         }
     }
 }

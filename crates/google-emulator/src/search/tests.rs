@@ -1,6 +1,7 @@
 use super::*;
 use crate::date::parse_rfc2822;
 use crate::mailbox::{Address, Attachment, Message, UserLabel};
+use crate::mime::LayoutCell;
 
 /// 2023-11-14T22:13:20Z.
 const SENT_MS: i64 = 1_700_000_000_000;
@@ -41,6 +42,7 @@ fn message() -> Message {
             data: vec![b'x'; 3000],
         }],
         source: None,
+        layout: LayoutCell::default(),
     }
 }
 

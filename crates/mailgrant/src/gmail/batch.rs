@@ -6,7 +6,7 @@
 //! order, so answers are matched by `Content-ID`, by position only when
 //! Google leaves the id out. Line ends may be CRLF or LF.
 
-use url::Url;
+use std::fmt::Write as _;
 
 use super::retry::Answer;
 
@@ -22,20 +22,19 @@ pub(crate) struct BatchRequest {
 }
 
 impl BatchRequest {
-    /// A batch of GETs of `urls`, each labelled with its index in `ids`.
-    pub fn new(calls: &[(usize, Url)]) -> Self {
+    /// A batch of GETs of `targets` (path and query), each labelled with
+    /// its index.
+    pub fn new(targets: &[(usize, String)]) -> Self {
         let nonce = format!("{:016x}", rand::random::<u64>());
         let boundary = format!("batch_mailgrant_{nonce}");
         let prefix = format!("mailgrant-{nonce}");
         let mut body = String::new();
-        for (id, url) in calls {
-            let target = match url.query() {
-                Some(query) => format!("{}?{query}", url.path()),
-                None => url.path().to_owned(),
-            };
-            body.push_str(&format!(
+        for (id, target) in targets {
+            // Writing to a String cannot fail.
+            let _ = write!(
+                body,
                 "--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <{prefix}+{id}>\r\n\r\nGET {target} HTTP/1.1\r\n\r\n"
-            ));
+            );
         }
         body.push_str(&format!("--{boundary}--\r\n"));
         Self {
@@ -110,15 +109,9 @@ fn boundary(content_type: &str) -> Option<String> {
 fn split<'a>(body: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
-    let mut starts = Vec::new();
-    let mut at = 0;
-    while let Some(found) = find(&body[at..], delimiter) {
-        let position = at + found;
-        if position == 0 || body[position - 1] == b'\n' {
-            starts.push(position);
-        }
-        at = position + delimiter.len();
-    }
+    let starts: Vec<usize> = memchr::memmem::find_iter(body, delimiter)
+        .filter(|&position| position == 0 || body[position - 1] == b'\n')
+        .collect();
     let mut parts = Vec::new();
     for (n, &start) in starts.iter().enumerate() {
         let after = start + delimiter.len();
@@ -140,13 +133,9 @@ fn split<'a>(body: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
     parts
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 /// Splits at the first empty line (`\n\n` or `\r\n\r\n`): head and rest.
 fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
-    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+    for i in memchr::memchr_iter(b'\n', bytes) {
         if bytes[i + 1..].starts_with(b"\n") {
             return (&bytes[..i], &bytes[i + 2..]);
         }
@@ -159,12 +148,13 @@ fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
 
 /// The first header `name` (case-insensitive) of a head.
 fn header(head: &[u8], name: &str) -> Option<String> {
-    String::from_utf8_lossy(head).lines().find_map(|line| {
-        let (field, value) = line.split_once(':')?;
+    head.split(|&b| b == b'\n').find_map(|line| {
+        let colon = memchr::memchr(b':', line)?;
+        let (field, value) = (&line[..colon], &line[colon + 1..]);
         field
-            .trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_owned())
+            .trim_ascii()
+            .eq_ignore_ascii_case(name.as_bytes())
+            .then(|| String::from_utf8_lossy(value.trim_ascii()).into_owned())
     })
 }
 
@@ -172,13 +162,14 @@ fn header(head: &[u8], name: &str) -> Option<String> {
 fn parse_response(http: &[u8]) -> Option<Answer> {
     let start = http.iter().position(|b| !b.is_ascii_whitespace())?;
     let (head, body) = split_head(&http[start..]);
-    let head_text = String::from_utf8_lossy(head);
-    let status_line = head_text.lines().next()?;
-    let mut words = status_line.split_whitespace();
-    if !words.next()?.starts_with("HTTP/") {
+    let status_line = head.split(|&b| b == b'\n').next()?;
+    let mut words = status_line
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty());
+    if !words.next()?.starts_with(b"HTTP/") {
         return None;
     }
-    let status: u16 = words.next()?.parse().ok()?;
+    let status: u16 = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
     let length = header(head, "Content-Length").and_then(|l| l.parse::<usize>().ok());
     let body = match length {
         Some(length) if length <= body.len() => &body[..length],
@@ -196,12 +187,7 @@ mod tests {
     use super::*;
 
     fn request() -> BatchRequest {
-        let url = |id: &str| {
-            Url::parse(&format!(
-                "https://gmail.googleapis.com/gmail/v1/users/me/messages/{id}?format=minimal"
-            ))
-            .unwrap()
-        };
+        let url = |id: &str| format!("/gmail/v1/users/me/messages/{id}?format=minimal");
         BatchRequest::new(&[(3, url("a")), (7, url("b")), (9, url("c"))])
     }
 

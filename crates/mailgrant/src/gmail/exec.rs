@@ -9,7 +9,6 @@
 use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
-use url::Url;
 
 use super::error::GmailError;
 use super::quota::Method;
@@ -23,7 +22,20 @@ pub(crate) struct Call {
     pub method: Method,
     /// Under `gmail/v1/users/me/`, segments already escaped.
     pub path: String,
-    pub query: Vec<(&'static str, String)>,
+    /// Form-encoded, without the `?` (see [`super::params::encode`]).
+    pub query: String,
+}
+
+impl Call {
+    /// Path and query as they follow the host: `root` (see
+    /// [`Mailbox::api_root`]), the call's path, its query form-encoded.
+    fn target(&self, root: &str) -> String {
+        if self.query.is_empty() {
+            format!("{root}{}", self.path)
+        } else {
+            format!("{root}{}?{}", self.path, self.query)
+        }
+    }
 }
 
 /// How calls travel.
@@ -66,13 +78,17 @@ impl Mailbox {
                 return finish(results);
             }
         };
-        let mut targets: Vec<(usize, Url)> = Vec::new();
-        for (i, call) in calls.iter().enumerate() {
-            match self.url(call) {
-                Ok(url) => targets.push((i, url)),
-                Err(e) => results[i] = Some(Err(e.into())),
+        let mut targets: Vec<(usize, String)> = match self.api_root() {
+            Ok(root) => calls
+                .iter()
+                .enumerate()
+                .map(|(i, call)| (i, call.target(&root)))
+                .collect(),
+            Err(error) => {
+                fill(&mut results, &all, &error.into());
+                return finish(results);
             }
-        }
+        };
         let (mut failures, mut refreshed) = (0u32, false);
         while !targets.is_empty() {
             if let Some(pacer) = &self.gmail.inner.pacer {
@@ -149,7 +165,7 @@ impl Mailbox {
     /// every call of the round.
     fn sort(
         &self,
-        targets: &[(usize, Url)],
+        targets: &[(usize, String)],
         sent: Result<Vec<Option<Answer>>, GmailError>,
         results: &mut [Slot],
     ) -> Round {

@@ -5,9 +5,12 @@
 //! and with pacing a batch costs no more than the budget's burst.
 
 use futures::stream::{self, Stream, StreamExt as _};
+use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use super::exec::{Call, Route, parse};
 use super::methods::message_call;
+use super::params::{encode, format_query};
 use super::quota::Method;
 use super::{Mailbox, Message, MessageFormat};
 use crate::error::Error;
@@ -22,16 +25,17 @@ impl Mailbox {
         format: MessageFormat,
         metadata_headers: &[&str],
     ) -> Vec<Result<Message, Error>> {
+        let query = encode(&format_query(format, metadata_headers));
         let calls: Vec<Call> = ids
             .iter()
-            .map(|id| message_call(id.as_ref(), format, metadata_headers))
+            .map(|id| message_call(id.as_ref(), &query))
             .collect();
         let size = self.batch_size(Method::MessagesGet);
         // Owned batches: a closure over borrowed chunks makes the future
         // unprovably `Send`, which an axum handler needs.
         let batches: Vec<Vec<Call>> = calls.chunks(size).map(<[Call]>::to_vec).collect();
         stream::iter(batches)
-            .map(|batch| self.batch(batch))
+            .map(|batch| self.clone().spawned_batch(batch))
             .buffered(self.gmail.inner.options.concurrency)
             .flat_map(stream::iter)
             .collect()
@@ -52,18 +56,14 @@ impl Mailbox {
         S: Stream<Item = String> + Send + 'static,
     {
         let mailbox = self.clone();
-        let headers: Vec<String> = metadata_headers.iter().map(|h| (*h).to_owned()).collect();
+        let query = encode(&format_query(format, metadata_headers));
         let size = self.batch_size(Method::MessagesGet);
         ids.chunks(size)
             .map(move |chunk| {
-                let (mailbox, headers) = (mailbox.clone(), headers.clone());
+                let (mailbox, query) = (mailbox.clone(), query.clone());
                 async move {
-                    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-                    let calls = chunk
-                        .iter()
-                        .map(|id| message_call(id, format, &headers))
-                        .collect();
-                    let results = mailbox.batch::<Message>(calls).await;
+                    let calls = chunk.iter().map(|id| message_call(id, &query)).collect();
+                    let results = mailbox.spawned_batch(calls).await;
                     stream::iter(chunk.into_iter().zip(results))
                 }
             })
@@ -86,6 +86,33 @@ impl Mailbox {
         }
     }
 
+    /// [`Mailbox::batch`] of messages on a task of its own: sending, reading
+    /// and decoding one batch then runs beside the others and beside the
+    /// caller, on as many cores as the runtime has. Dropping the future
+    /// aborts the task.
+    async fn spawned_batch(self, calls: Vec<Call>) -> Vec<Result<Message, Error>> {
+        let count = calls.len();
+        let task = tokio::spawn(
+            async move { self.batch::<Message>(calls).await }.instrument(tracing::Span::current()),
+        );
+        let mut task = AbortOnDrop(task);
+        match (&mut task.0).await {
+            Ok(results) => results,
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: the runtime is shutting down.
+                Err(error) => {
+                    let reason = format!("the batch was not run: {error}");
+                    let mut results = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        results.push(Err(Error::Shared(reason.clone())));
+                    }
+                    results
+                }
+            },
+        }
+    }
+
     /// One batch request (with its retries), each answer read as `T`.
     async fn batch<T: serde::de::DeserializeOwned>(
         &self,
@@ -99,5 +126,14 @@ impl Mailbox {
             }
         }
         out
+    }
+}
+
+/// Aborts the task when dropped (the fetch was given up).
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -2,7 +2,7 @@
 //! `resources.users`; reference §5).
 
 use super::exec::Call;
-use super::params::format_query;
+use super::params::{encode, format_query};
 use super::quota::Method;
 use super::{
     GmailError, HistoryList, Label, LabelList, ListHistory, ListMessages, Mailbox, Message,
@@ -16,7 +16,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::GetProfile,
             path: "profile".to_owned(),
-            query: Vec::new(),
+            query: String::new(),
         })
         .await
     }
@@ -27,7 +27,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::MessagesList,
             path: "messages".to_owned(),
-            query: params.query(),
+            query: encode(&params.query()),
         })
         .await
     }
@@ -40,7 +40,8 @@ impl Mailbox {
         format: MessageFormat,
         metadata_headers: &[&str],
     ) -> Result<Message, Error> {
-        self.call(message_call(id, format, metadata_headers)).await
+        let query = encode(&format_query(format, metadata_headers));
+        self.call(message_call(id, &query)).await
     }
 
     /// `users.messages.attachments.get` (5 units): the body of a part that
@@ -57,7 +58,7 @@ impl Mailbox {
                 segment(message_id),
                 segment(attachment_id)
             ),
-            query: Vec::new(),
+            query: String::new(),
         })
         .await
     }
@@ -68,7 +69,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::ThreadsList,
             path: "threads".to_owned(),
-            query: params.query(),
+            query: encode(&params.query()),
         })
         .await
     }
@@ -84,7 +85,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::ThreadsGet,
             path: format!("threads/{}", segment(id)),
-            query: format_query(format, metadata_headers),
+            query: encode(&format_query(format, metadata_headers)),
         })
         .await
     }
@@ -95,7 +96,7 @@ impl Mailbox {
             .call(Call {
                 method: Method::LabelsList,
                 path: "labels".to_owned(),
-                query: Vec::new(),
+                query: String::new(),
             })
             .await?;
         Ok(list.labels)
@@ -106,7 +107,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::LabelsGet,
             path: format!("labels/{}", segment(id)),
-            query: Vec::new(),
+            query: String::new(),
         })
         .await
     }
@@ -117,7 +118,7 @@ impl Mailbox {
         let call = Call {
             method: Method::HistoryList,
             path: "history".to_owned(),
-            query: params.query(),
+            query: encode(&params.query()),
         };
         match self.call(call).await {
             // "Supplying an invalid or out of date startHistoryId typically
@@ -133,11 +134,12 @@ impl Mailbox {
     }
 }
 
-pub(super) fn message_call(id: &str, format: MessageFormat, metadata_headers: &[&str]) -> Call {
+/// `messages.get` of `id`; `query` is the encoded [`format_query`].
+pub(super) fn message_call(id: &str, query: &str) -> Call {
     Call {
         method: Method::MessagesGet,
         path: format!("messages/{}", segment(id)),
-        query: format_query(format, metadata_headers),
+        query: query.to_owned(),
     }
 }
 

@@ -129,6 +129,14 @@ fn push_page(query: &mut Vec<(&'static str, String)>, max: Option<u32>, token: O
     }
 }
 
+/// A query string (no `?`) of `pairs`, form-encoded as `Url::query_pairs_mut`
+/// writes it.
+pub(crate) fn encode(pairs: &[(&str, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
 /// `format` and `metadataHeaders` of a get.
 pub(crate) fn format_query(
     format: MessageFormat,

@@ -2,44 +2,44 @@
 //! `batch/gmail/v1` (reference §6), each answer as an [`Answer`]; and the
 //! "authorize again" error when Google keeps refusing.
 
-use secrecy::ExposeSecret;
-use url::Url;
-
 use super::Mailbox;
 use super::batch::BatchRequest;
 use super::error::GmailError;
-use super::exec::Call;
 use super::retry::Answer;
 use crate::broker::FreshToken;
 use crate::error::{Error, ReauthReason};
 use crate::http::describe;
+use secrecy::ExposeSecret;
 
 impl Mailbox {
-    /// The call's URL under the API root, query included.
-    pub(super) fn url(&self, call: &Call) -> Result<Url, GmailError> {
-        let mut url = self
-            .gmail
+    /// The path under which calls go (`/gmail/v1/users/me/` below the API
+    /// root's own path).
+    pub(super) fn api_root(&self) -> Result<String, GmailError> {
+        self.gmail
             .inner
             .base
-            .join(&format!("gmail/v1/users/me/{}", call.path))
-            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))?;
-        if !call.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&call.query);
-        }
-        Ok(url)
+            .join("gmail/v1/users/me/")
+            .map(|url| url.path().to_owned())
+            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))
     }
 
     /// A GET with the user's token.
     pub(super) async fn send_direct(
         &self,
         token: &FreshToken,
-        url: &Url,
+        target: &str,
     ) -> Result<Answer, GmailError> {
+        let url = self
+            .gmail
+            .inner
+            .base
+            .join(target)
+            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))?;
         let response = self
             .gmail
             .inner
             .http
-            .get(url.clone())
+            .get(url)
             .bearer_auth(token.access_token.expose_secret())
             .send()
             .await
@@ -64,7 +64,7 @@ impl Mailbox {
     pub(super) async fn send_batch(
         &self,
         token: &FreshToken,
-        targets: &[(usize, Url)],
+        targets: &[(usize, String)],
     ) -> Result<Vec<Option<Answer>>, GmailError> {
         let inner = &self.gmail.inner;
         let batch = BatchRequest::new(targets);

@@ -2,6 +2,8 @@
 //! `multipart/mixed` parts of `Content-Type: application/http`, each a
 //! whole HTTP request with a path-only URL, and the same for answers.
 
+use std::io::Write as _;
+
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::rfc2822;
@@ -84,40 +86,42 @@ pub fn write_part(
     headers: &HeaderMap,
     body: &[u8],
 ) {
-    let mut head = format!("--{boundary}\r\nContent-Type: application/http\r\n");
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "--{boundary}\r\nContent-Type: application/http\r\n");
     if let Some(id) = content_id {
-        head.push_str(&format!("Content-ID: {}\r\n", response_content_id(id)));
+        let _ = write!(out, "Content-ID: {}\r\n", response_content_id(id));
     }
-    head.push_str(&format!(
+    let _ = write!(
+        out,
         "\r\nHTTP/1.1 {} {}\r\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or_default()
-    ));
+    );
     for (name, value) in headers {
         if name == "content-length" || name == "transfer-encoding" {
             continue;
         }
-        let value = String::from_utf8_lossy(value.as_bytes());
-        head.push_str(&format!("{}: {value}\r\n", canonical_name(name.as_str())));
+        write_canonical_name(out, name.as_str());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    out.extend_from_slice(head.as_bytes());
+    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
     out.extend_from_slice(body);
     out.extend_from_slice(b"\r\n");
 }
 
 /// `www-authenticate` → `Www-Authenticate`, as HTTP/1.1 servers write them.
-fn canonical_name(name: &str) -> String {
-    name.split('-')
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+fn write_canonical_name(out: &mut Vec<u8>, name: &str) {
+    let mut word_start = true;
+    for &byte in name.as_bytes() {
+        out.push(if word_start {
+            byte.to_ascii_uppercase()
+        } else {
+            byte
+        });
+        word_start = byte == b'-';
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +157,8 @@ mod tests {
             Some("===x==")
         );
         assert_eq!(boundary("application/json"), None);
-        assert_eq!(canonical_name("www-authenticate"), "Www-Authenticate");
+        let mut name = Vec::new();
+        write_canonical_name(&mut name, "www-authenticate");
+        assert_eq!(name, b"Www-Authenticate");
     }
 }
