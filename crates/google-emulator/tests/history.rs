@@ -387,7 +387,7 @@ async fn an_added_message_is_listed_first_with_the_returned_ids() {
 
 /// The ids and estimate of `messages.list?labelIds=INBOX`, every page.
 async fn inbox(emu: &TestEmulator, token: &str) -> (Vec<String>, u64) {
-    let (mut ids, mut estimate, mut page) = (Vec::new(), 0, String::new());
+    let (mut ids, mut page) = (Vec::new(), String::new());
     loop {
         let (status, body) = emu
             .get_json(
@@ -396,12 +396,11 @@ async fn inbox(emu: &TestEmulator, token: &str) -> (Vec<String>, u64) {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        estimate = body["resultSizeEstimate"].as_u64().unwrap();
         let listed = body["messages"].as_array().cloned().unwrap_or_default();
         ids.extend(listed.iter().map(|m| m["id"].as_str().unwrap().to_owned()));
         match body["nextPageToken"].as_str() {
             Some(next) => page = format!("&pageToken={next}"),
-            None => return (ids, estimate),
+            None => return (ids, body["resultSizeEstimate"].as_u64().unwrap()),
         }
     }
 }

@@ -92,7 +92,8 @@ async fn handle(shared: &Shared, gmail: Router, request: Request) -> Response {
     }
     let outer = inherited(&head.headers);
     let response_boundary = format!("batch_{}", ids::random_urlsafe(15).replace('-', "_"));
-    let mut out = Vec::new();
+    // About what a metadata answer takes, so the buffer rarely grows.
+    let mut out = Vec::with_capacity(parts.len() * 1024);
     for part in parts {
         let content_id = wire::content_id(part);
         let response = match wire::parse_part(part).and_then(|p| build(&outer, p)) {
