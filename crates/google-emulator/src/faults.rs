@@ -86,36 +86,39 @@ pub async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
+    match intercept(&shared, endpoint).await {
+        Some(answer) => answer,
+        None => next.run(request).await,
+    }
+}
+
+/// What [`middleware`] does before the call: counts it, takes a pending
+/// fault and waits out its delay. The fault's answer, if it replaces the
+/// call's; `None` to go on with the call.
+pub async fn intercept(shared: &Shared, endpoint: Endpoint) -> Option<Response> {
     let fault = {
-        let mut state = lock(&shared);
+        let mut state = lock(shared);
         match endpoint {
             Endpoint::Userinfo => state.counters.userinfo_calls += 1,
             Endpoint::Gmail => state.counters.gmail_calls += 1,
             Endpoint::Token | Endpoint::Revoke => {}
         }
         state.faults.take(endpoint)
-    };
-    let Some(fault) = fault else {
-        return next.run(request).await;
-    };
+    }?;
     if !fault.delay.is_zero() {
         tokio::time::sleep(fault.delay).await;
     }
     if fault.drop_connection {
-        return dropped_connection();
+        return Some(dropped_connection());
     }
-    match fault.status {
-        None => next.run(request).await,
-        Some(status) => {
-            let content_type = HeaderValue::from_str(&fault.content_type)
-                .unwrap_or(HeaderValue::from_static("application/json"));
-            let mut response = (status, Body::from(fault.body)).into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, content_type);
-            response
-        }
-    }
+    let status = fault.status?;
+    let content_type = HeaderValue::from_str(&fault.content_type)
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    let mut response = (status, Body::from(fault.body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    Some(response)
 }
 
 /// An answer that breaks off: a status line and headers promising a JSON

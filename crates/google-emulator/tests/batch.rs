@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A `multipart/mixed` batch body; each part is (Content-ID, HTTP request
 /// written with `\n`), and `eol` is the line end to send.
@@ -82,6 +82,76 @@ async fn send_batch(
 
 fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\n")
+}
+
+#[tokio::test]
+async fn message_parts_answer_as_the_same_calls_made_alone() {
+    let emu = spawn_auto().await;
+    let token = emu.alice_token().await;
+    let (_, list) = emu
+        .get_json(&token, "/gmail/v1/users/me/messages?maxResults=1")
+        .await;
+    let id = list["messages"][0]["id"].as_str().unwrap().to_owned();
+    let paths = [
+        format!("/gmail/v1/users/me/messages/{id}?format=metadata&metadataHeaders=Subject"),
+        format!("/gmail/v1/users/alice%40example.com/messages/{id}?format=minimal"),
+        format!("/gmail/v1/users/bob@example.com/messages/{id}"),
+        format!("/gmail/v1/users/me/messages/{id}/"),
+        format!("/gmail/v1/users/me/messages/{id}?format=nonsense"),
+        "/gmail/v1/users/me/messages/ffffffffffffffff".to_owned(),
+    ];
+    let mut alone = Vec::new();
+    for path in &paths {
+        let response = emu.get_with(&token, path).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        alone.push((status, serde_json::from_str(&text).unwrap_or(Value::Null)));
+    }
+    let mut parts: Vec<(Option<&str>, String)> = paths.iter().map(|p| (None, get(p))).collect();
+    parts.push((
+        None,
+        format!("GET /gmail/v1/users/me/messages/{id} HTTP/1.1\nAuthorization: Bearer ya29.not-a-token\n"),
+    ));
+    emu.post_json(
+        "/emulator/faults",
+        &json!({"endpoint": "gmail", "count": 1, "status": 503, "body": "{\"error\":\"down\"}"}),
+    )
+    .await;
+    parts.insert(0, (None, get(&paths[0])));
+
+    let (status, answers, _) = send_batch(
+        &emu,
+        "/batch/gmail/v1",
+        &token,
+        "b",
+        batch_body("b", "\r\n", &parts),
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    assert_eq!(answers.len(), paths.len() + 2);
+    assert_eq!(
+        (answers[0].status, &answers[0].body),
+        (503, &json!({"error": "down"}))
+    );
+    for (n, (lone_status, lone_body)) in alone.iter().enumerate() {
+        let part = &answers[n + 1];
+        assert_eq!(
+            (part.status, &part.body),
+            (*lone_status, lone_body),
+            "{}",
+            paths[n]
+        );
+    }
+    let statuses: Vec<u16> = alone.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses, [200, 200, 403, 404, 400, 404]);
+    assert_eq!(answers[7].status, 401);
+    assert!(
+        answers[7]
+            .headers
+            .to_lowercase()
+            .contains("www-authenticate: bearer")
+    );
 }
 
 #[tokio::test]
