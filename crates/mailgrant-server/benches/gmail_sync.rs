@@ -2,7 +2,7 @@
 //! of 10,000 messages of one user from the in-process emulator, on this
 //! machine.
 //!
-//! Quota off, medians of 3 rounds (the strategies alternate in each round):
+//! Quota off, medians of 5 rounds (the strategies alternate in each round):
 //! - (a) Google's sample loop: list pages, then one `messages.get` at a
 //!   time over one connection, as the Python quickstart does ("for each id,
 //!   get"): reqwest, the access token, JSON parsed into a value;
@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 use sync_support::Mailboxes;
 
 const EMAIL: &str = "bench@example.com";
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const HEADERS: [&str; 4] = ["From", "To", "Subject", "Date"];
 /// (batch_size, concurrency) of mailgrant's runs; the first is the default.
 const SETTINGS: [(usize, usize); 6] = [(50, 4), (100, 4), (50, 8), (100, 8), (100, 16), (25, 8)];
