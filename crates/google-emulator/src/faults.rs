@@ -1,7 +1,8 @@
 //! Injected failures (test control, not Google): the next N requests to an
 //! endpoint get a chosen status and raw body, the normal answer late, or a
 //! connection that breaks off mid-answer. Installed with
-//! `POST /emulator/faults`, applied by [`middleware`].
+//! `POST /emulator/faults`, applied by [`middleware`] (and by the batch's
+//! `messages.get` shortcut, through [`intercept`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;

@@ -63,7 +63,8 @@ pub struct Attachment {
 #[derive(Debug)]
 pub struct Source {
     pub raw: Vec<u8>,
-    pub tree: Part,
+    /// Shared with the message's layout, not copied into it.
+    pub tree: Arc<Part>,
 }
 
 /// One message as the mailbox stores it. Generated and added messages are
@@ -125,9 +126,9 @@ impl Message {
 
 /// The last selection of a listing, by key, history id and message count.
 /// A sync lists 10,000 messages in 20 pages; scanning the whole mailbox for
-/// each page was most of what a page cost. Every change to the mailbox
-/// (`changes.rs`) logs history, so the history id in the key makes a stale
-/// entry miss.
+/// each page was most of what a page cost. The changes in `changes.rs`
+/// drop it ([`Mailbox::moved`], [`Mailbox::relabelled`]); as every one of
+/// them also logs history, the history id in the key is a second guard.
 #[derive(Debug, Default)]
 struct Selections(Mutex<Option<SelectionEntry>>);
 
@@ -183,8 +184,8 @@ impl Mailbox {
                 .cmp(&a.internal_date_ms)
                 .then_with(|| b.id.cmp(&a.id))
         });
-        // Laid out now, as Gmail has a message parsed once it is stored,
-        // rather than by whichever call first reads each message.
+        // Laid out now, so that the first read of each message costs what
+        // every later one does (a first sync is not slower than the next).
         for message in &messages {
             crate::mime::layout(message);
         }
@@ -243,6 +244,12 @@ impl Mailbox {
     /// `messages` changed order or length: positions are rebuilt on next use.
     fn moved(&mut self) {
         self.positions = OnceLock::new();
+        self.relabelled();
+    }
+
+    /// A message's labels changed: selections are made again on next use.
+    fn relabelled(&mut self) {
+        self.selections = Selections::default();
     }
 
     /// The mailbox's current history id: at or past every message's.

@@ -163,7 +163,7 @@ fn build(mailbox: &mut Mailbox, user_id: &str, raw: Vec<u8>, now_ms: i64) -> Mes
         attachments: parsed.attachments,
         source: Some(Arc::new(Source {
             raw,
-            tree: parsed.tree,
+            tree: Arc::new(parsed.tree),
         })),
         layout: LayoutCell::default(),
     }

@@ -26,7 +26,7 @@ pub struct Layout {
     pub id: String,
     pub thread_id: String,
     /// The part tree, envelope headers on the top part.
-    pub tree: Part,
+    pub tree: Arc<Part>,
     /// The top part's headers as `MessagePartHeader` JSON, in the same
     /// order: what `format=metadata` picks from.
     pub headers_json: Vec<Box<RawValue>>,
@@ -59,10 +59,17 @@ fn raw_json(value: &impl serde::Serialize) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).expect("strings and maps serialize")
 }
 
-/// A message's [`Layout`], computed on first use. Cloning the cell shares
-/// what it holds.
-#[derive(Clone, Debug, Default)]
+/// A message's [`Layout`], computed on first use. A clone starts empty:
+/// a message made from another (`..message.clone()`) may have other
+/// content, so it is laid out anew.
+#[derive(Debug, Default)]
 pub struct LayoutCell(OnceLock<Arc<Layout>>);
+
+impl Clone for LayoutCell {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
 
 /// The message's layout, worked out on first use.
 pub fn layout(message: &Message) -> Arc<Layout> {
@@ -220,7 +227,7 @@ fn multipart(message: &Message, part_id: &str, mime_type: &str, parts: Vec<Part>
 
 /// The whole message as a part tree, envelope headers on the top part;
 /// an imported message's tree as parsed on import.
-fn tree(message: &Message) -> Part {
+fn tree(message: &Message) -> Arc<Part> {
     if let Some(source) = &message.source {
         return source.tree.clone();
     }
@@ -244,7 +251,7 @@ fn tree(message: &Message) -> Part {
     }
     headers.append(&mut top.headers);
     top.headers = headers;
-    top
+    Arc::new(top)
 }
 
 /// Finds the part with `attachment_id` in `part`'s subtree.

@@ -406,7 +406,7 @@ async fn inbox(emu: &TestEmulator, token: &str) -> (Vec<String>, u64) {
 }
 
 #[tokio::test]
-async fn listings_follow_every_change_between_their_pages() {
+async fn listings_show_archives_deletions_and_additions_made_between_them() {
     let emu = spawn_auto().await;
     let token = emu.token_with(ALICE, MAIL_GOOGLE_COM).await;
     let (before, estimate) = inbox(&emu, &token).await;

@@ -34,29 +34,35 @@ use crate::scopes::{self, GmailAccess};
 use crate::state::{EmulatorState, Shared, User, lock, now_epoch_ms};
 use method::Method;
 
+/// Where every Gmail route starts; the batch's `messages.get` shortcut
+/// (`batch::message_get`) matches `{USERS}{userId}/messages/{id}` by hand,
+/// so a new route under `messages/` must be added there as an exception.
+const USERS: &str = "/gmail/v1/users/";
+
 /// The Gmail routes, before the fault layer and state are added.
 pub fn routes() -> Router<Shared> {
-    const USER: &str = "/gmail/v1/users/{user_id}";
+    let user = format!("{USERS}{{user_id}}");
+    let user = user.as_str();
     Router::new()
-        .route(&format!("{USER}/profile"), get(profile))
-        .route(&format!("{USER}/messages"), get(messages::list))
+        .route(&format!("{user}/profile"), get(profile))
+        .route(&format!("{user}/messages"), get(messages::list))
         .route(
-            &format!("{USER}/messages/{{id}}"),
+            &format!("{user}/messages/{{id}}"),
             get(messages::get).delete(modify::delete),
         )
         .route(
-            &format!("{USER}/messages/{{id}}/modify"),
+            &format!("{user}/messages/{{id}}/modify"),
             post(modify::modify),
         )
         .route(
-            &format!("{USER}/messages/{{message_id}}/attachments/{{id}}"),
+            &format!("{user}/messages/{{message_id}}/attachments/{{id}}"),
             get(messages::attachment),
         )
-        .route(&format!("{USER}/threads"), get(threads::list))
-        .route(&format!("{USER}/threads/{{id}}"), get(threads::get))
-        .route(&format!("{USER}/labels"), get(labels::list))
-        .route(&format!("{USER}/labels/{{id}}"), get(labels::get))
-        .route(&format!("{USER}/history"), get(history::list))
+        .route(&format!("{user}/threads"), get(threads::list))
+        .route(&format!("{user}/threads/{{id}}"), get(threads::get))
+        .route(&format!("{user}/labels"), get(labels::list))
+        .route(&format!("{user}/labels/{{id}}"), get(labels::get))
+        .route(&format!("{user}/history"), get(history::list))
 }
 
 /// The query string as pairs, repeated names kept.

@@ -47,9 +47,9 @@ impl Format {
     }
 }
 
-/// What `messages.get` shows of a message: its labels and ids as they are
-/// now, and its (immutable) layout. Taken under the state lock, rendered
-/// after it is released.
+/// What `messages.get` shows of a message: its labels, history id and
+/// date as they are now, and its (immutable) layout with the ids. Taken
+/// under the state lock, rendered after it is released.
 pub struct Snapshot {
     /// `labelIds` as JSON: one string to copy instead of one per label.
     label_ids: Box<RawValue>,

@@ -118,6 +118,7 @@ impl Mailbox {
     }
 
     fn log(&mut self, index: usize, kind: ChangeKind, changed: Vec<String>) {
+        self.relabelled();
         let id = self
             .history
             .push(record(kind, &self.messages[index], changed));

@@ -22,7 +22,7 @@ pub(crate) struct Call {
     pub method: Method,
     /// Under `gmail/v1/users/me/`, segments already escaped.
     pub path: String,
-    /// Form-encoded, without the `?` (see [`super::params::encode`]).
+    /// Form-encoded, without the `?`.
     pub query: String,
 }
 

@@ -10,9 +10,9 @@ use tracing::Instrument as _;
 
 use super::exec::{Call, Route, parse};
 use super::methods::message_call;
-use super::params::{encode, format_query};
+use super::params::format_query;
 use super::quota::Method;
-use super::{Mailbox, Message, MessageFormat};
+use super::{GmailError, Mailbox, Message, MessageFormat};
 use crate::error::Error;
 
 impl Mailbox {
@@ -25,7 +25,7 @@ impl Mailbox {
         format: MessageFormat,
         metadata_headers: &[&str],
     ) -> Vec<Result<Message, Error>> {
-        let query = encode(&format_query(format, metadata_headers));
+        let query = format_query(format, metadata_headers);
         let calls: Vec<Call> = ids
             .iter()
             .map(|id| message_call(id.as_ref(), &query))
@@ -56,7 +56,7 @@ impl Mailbox {
         S: Stream<Item = String> + Send + 'static,
     {
         let mailbox = self.clone();
-        let query = encode(&format_query(format, metadata_headers));
+        let query = format_query(format, metadata_headers);
         let size = self.batch_size(Method::MessagesGet);
         ids.chunks(size)
             .map(move |chunk| {
@@ -102,10 +102,10 @@ impl Mailbox {
                 Ok(panic) => std::panic::resume_unwind(panic),
                 // Cancelled: the runtime is shutting down.
                 Err(error) => {
-                    let reason = format!("the batch was not run: {error}");
+                    let reason = GmailError::Transport(format!("the batch was not run: {error}"));
                     let mut results = Vec::with_capacity(count);
                     for _ in 0..count {
-                        results.push(Err(Error::Shared(reason.clone())));
+                        results.push(Err(reason.clone().into()));
                     }
                     results
                 }

@@ -2,7 +2,7 @@
 //! `resources.users`; reference §5).
 
 use super::exec::Call;
-use super::params::{encode, format_query};
+use super::params::format_query;
 use super::quota::Method;
 use super::{
     GmailError, HistoryList, Label, LabelList, ListHistory, ListMessages, Mailbox, Message,
@@ -27,7 +27,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::MessagesList,
             path: "messages".to_owned(),
-            query: encode(&params.query()),
+            query: params.query(),
         })
         .await
     }
@@ -40,7 +40,7 @@ impl Mailbox {
         format: MessageFormat,
         metadata_headers: &[&str],
     ) -> Result<Message, Error> {
-        let query = encode(&format_query(format, metadata_headers));
+        let query = format_query(format, metadata_headers);
         self.call(message_call(id, &query)).await
     }
 
@@ -69,7 +69,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::ThreadsList,
             path: "threads".to_owned(),
-            query: encode(&params.query()),
+            query: params.query(),
         })
         .await
     }
@@ -85,7 +85,7 @@ impl Mailbox {
         self.call(Call {
             method: Method::ThreadsGet,
             path: format!("threads/{}", segment(id)),
-            query: encode(&format_query(format, metadata_headers)),
+            query: format_query(format, metadata_headers),
         })
         .await
     }
@@ -118,7 +118,7 @@ impl Mailbox {
         let call = Call {
             method: Method::HistoryList,
             path: "history".to_owned(),
-            query: encode(&params.query()),
+            query: params.query(),
         };
         match self.call(call).await {
             // "Supplying an invalid or out of date startHistoryId typically

@@ -46,7 +46,12 @@ pub struct ListMessages {
 }
 
 impl ListMessages {
-    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
+    /// The query string, form-encoded, without the `?`.
+    pub(crate) fn query(&self) -> String {
+        encode(&self.pairs())
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut query = Vec::new();
         if let Some(q) = self.q.as_deref().filter(|q| !q.is_empty()) {
             query.push(("q", q.to_owned()));
@@ -105,7 +110,12 @@ impl ListHistory {
         }
     }
 
-    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
+    /// The query string, form-encoded, without the `?`.
+    pub(crate) fn query(&self) -> String {
+        encode(&self.pairs())
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut query = vec![("startHistoryId", self.start_history_id.clone())];
         query.extend(
             self.history_types
@@ -131,17 +141,14 @@ fn push_page(query: &mut Vec<(&'static str, String)>, max: Option<u32>, token: O
 
 /// A query string (no `?`) of `pairs`, form-encoded as `Url::query_pairs_mut`
 /// writes it.
-pub(crate) fn encode(pairs: &[(&str, String)]) -> String {
+fn encode(pairs: &[(&str, String)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()
 }
 
-/// `format` and `metadataHeaders` of a get.
-pub(crate) fn format_query(
-    format: MessageFormat,
-    metadata_headers: &[&str],
-) -> Vec<(&'static str, String)> {
+/// `format` and `metadataHeaders` of a get, as a query string.
+pub(crate) fn format_query(format: MessageFormat, metadata_headers: &[&str]) -> String {
     let mut query = vec![("format", format.as_str().to_owned())];
     if format == MessageFormat::Metadata {
         query.extend(
@@ -150,7 +157,7 @@ pub(crate) fn format_query(
                 .map(|h| ("metadataHeaders", (*h).to_owned())),
         );
     }
-    query
+    encode(&query)
 }
 
 #[cfg(test)]
@@ -168,12 +175,12 @@ mod tests {
         };
         assert_eq!(
             params.query(),
-            [
-                ("labelIds", "INBOX".to_owned()),
-                ("labelIds", "UNREAD".to_owned()),
-                ("includeSpamTrash", "true".to_owned()),
-                ("maxResults", "500".to_owned()),
-            ]
+            "labelIds=INBOX&labelIds=UNREAD&includeSpamTrash=true&maxResults=500"
         );
+        let search = ListMessages {
+            q: Some("from:a@b.c is:unread".into()),
+            ..ListMessages::default()
+        };
+        assert_eq!(search.query(), "q=from%3Aa%40b.c+is%3Aunread");
     }
 }

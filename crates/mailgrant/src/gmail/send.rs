@@ -20,7 +20,7 @@ impl Mailbox {
             .base
             .join("gmail/v1/users/me/")
             .map(|url| url.path().to_owned())
-            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))
+            .map_err(bad_url)
     }
 
     /// A GET with the user's token.
@@ -29,12 +29,12 @@ impl Mailbox {
         token: &FreshToken,
         target: &str,
     ) -> Result<Answer, GmailError> {
-        let url = self
-            .gmail
-            .inner
-            .base
-            .join(target)
-            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))?;
+        // The path is set, not joined: a root path that starts with `//`
+        // must not be read as another host.
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut url = self.gmail.inner.base.clone();
+        url.set_path(path);
+        url.set_query(Some(query).filter(|q| !q.is_empty()));
         let response = self
             .gmail
             .inner
@@ -68,10 +68,7 @@ impl Mailbox {
     ) -> Result<Vec<Option<Answer>>, GmailError> {
         let inner = &self.gmail.inner;
         let batch = BatchRequest::new(targets);
-        let url = inner
-            .base
-            .join("batch/gmail/v1")
-            .map_err(|e| GmailError::malformed(format!("bad URL: {e}"), b""))?;
+        let url = inner.base.join("batch/gmail/v1").map_err(bad_url)?;
         let response = inner
             .http
             .post(url)
@@ -115,6 +112,10 @@ impl Mailbox {
             Err(error) => error.into(),
         }
     }
+}
+
+fn bad_url(error: url::ParseError) -> GmailError {
+    GmailError::malformed(format!("bad URL: {error}"), b"")
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {

@@ -128,8 +128,9 @@ async fn handle(shared: &Shared, gmail: Router, request: Request) -> Response {
 }
 
 /// One part's answer. Routing and extracting a part through axum was about
-/// a fifth of what a batch of `messages.get` cost, so those go straight to
-/// the handler, after the fault check the Gmail routes' layer makes.
+/// 15 % of what a batch of `messages.get` cost (BENCHMARKS.md, section 3), so
+/// those go straight to the handler, after the fault check the Gmail
+/// routes' layer makes.
 async fn answer(shared: &Shared, gmail: &Router, request: Request) -> Response {
     let Some((user_id, id)) = message_get(&request) else {
         return gmail.clone().oneshot(request).await.into_response();
@@ -155,7 +156,7 @@ fn message_get(request: &Request) -> Option<(String, String)> {
     if request.method() != Method::GET {
         return None;
     }
-    let rest = request.uri().path().strip_prefix("/gmail/v1/users/")?;
+    let rest = request.uri().path().strip_prefix(super::USERS)?;
     let (user_id, rest) = rest.split_once('/')?;
     let id = rest.strip_prefix("messages/")?;
     if user_id.is_empty() || id.is_empty() || id.contains('/') {
