@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 use mailgrant::broker::{
-    Broker, BrokerConfig, DEFAULT_REFRESH_MARGIN, DEFAULT_TOKEN_CACHE_TTL, EventSink,
-    InProcessCoordinator, NoEvents, RetryPolicy,
+    Broker, BrokerConfig, DEFAULT_REFRESH_MARGIN, DEFAULT_TOKEN_CACHE_TTL, EventSink, NoEvents,
+    RetryPolicy,
 };
 use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
@@ -142,6 +142,7 @@ impl App {
         ));
         let cookie_key = Key::from(&settings.keys.derive_cookie_key());
         let broker = Arc::new(Broker::new(BrokerConfig {
+            coordinator: settings.store.refresh_coordinator(),
             store: settings.store,
             keys: settings.keys,
             oauth,
@@ -150,7 +151,6 @@ impl App {
             reauthorize_url: authorize_url.clone(),
             refresh_margin: settings.refresh_margin,
             retry: settings.retry,
-            coordinator: Arc::new(InProcessCoordinator::default()),
             events: settings.events,
             metrics,
             token_cache_ttl: settings.token_cache_ttl,

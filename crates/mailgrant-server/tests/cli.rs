@@ -79,6 +79,26 @@ fn serve_refuses_a_client_secrets_file_that_is_not_json() {
     );
 }
 
+#[test]
+fn a_postgres_database_without_a_shared_key_is_refused_before_anything_is_written() {
+    let (output, dir) = serve_with(
+        SECRETS,
+        &[
+            "--public-url",
+            "https://mail.example.com",
+            "--database",
+            "postgres://postgres@127.0.0.1:5432/test",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("set the same MAILGRANT_ENCRYPTION_KEY"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("data").exists(), "no key file made");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_list_show_token_messages_and_revoke() {
     let app = TestApp::spawn().await;

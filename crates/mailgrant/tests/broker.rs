@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use google_emulator::EmulatorConfig;
 use mailgrant::ExposeSecret;
+use mailgrant::broker::RefreshCoordinator;
 use mailgrant::store::{
     CredentialStore, GrantUpdate, RefreshUpdate, StoreError, StoredCredential, TokenPair,
 };
 
 mod gmail_common;
 
-use gmail_common::{Bench, count};
+use gmail_common::{Bench, concurrent_tokens, count};
 
 /// A store that can be told to fail the next refresh write, as a crash between
 /// Google's answer and the database would.
@@ -25,6 +26,9 @@ struct FlakyStore {
 
 #[async_trait]
 impl CredentialStore for FlakyStore {
+    fn refresh_coordinator(&self) -> Arc<dyn RefreshCoordinator> {
+        self.inner.refresh_coordinator()
+    }
     async fn get(&self, user_id: &str) -> Result<Option<StoredCredential>, StoreError> {
         self.inner.get(user_id).await
     }
@@ -139,20 +143,7 @@ async fn a_thousand_concurrent_callers_with_an_expired_token_make_exactly_one_re
     let user = h.connect("storm@example.com").await;
     h.expire_stored_tokens().await;
 
-    let calls = (0..1000).map(|_| {
-        let (broker, user) = (h.broker.clone(), user.clone());
-        tokio::spawn(async move {
-            broker
-                .access_token(&user)
-                .await
-                .map(|t| t.access_token.expose_secret().to_owned())
-        })
-    });
-    let tokens: Vec<String> = futures::future::join_all(calls)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap().unwrap())
-        .collect();
+    let tokens = concurrent_tokens(std::slice::from_ref(&h.broker), &user, 1000).await;
 
     assert_eq!(h.refresh_grants().await, 1);
     assert!(

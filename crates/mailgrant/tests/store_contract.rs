@@ -1,11 +1,18 @@
 //! One contract every `CredentialStore` keeps, run against each implementation
-//! on a real database (today: an SQLite file).
+//! on a real database: an SQLite file, and the PostgreSQL server at
+//! `MAILGRANT_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`,
+//! which `.ci/run` starts), each test in a schema of its own.
 
 use std::sync::Arc;
 
 use mailgrant::store::{
-    self, CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, SqliteStore,
+    self, CredentialStore, EncryptedToken, GrantUpdate, PostgresStore, RefreshUpdate, SqliteStore,
+    TokenPair,
 };
+
+mod postgres_common;
+
+use postgres_common::Schema;
 
 fn token(bytes: &[u8]) -> EncryptedToken {
     EncryptedToken(bytes.to_vec())
@@ -27,6 +34,11 @@ async fn sqlite() -> (Arc<dyn CredentialStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     (store::open(&url).await.unwrap(), dir)
+}
+
+async fn postgres() -> (Arc<dyn CredentialStore>, Schema) {
+    let schema = Schema::new().await;
+    (store::open(&schema.url()).await.unwrap(), schema)
 }
 
 async fn grant_is_stored_and_found_by_id_and_email(store: Arc<dyn CredentialStore>) {
@@ -133,6 +145,45 @@ async fn delete_and_list(store: Arc<dyn CredentialStore>) {
     store.ping().await.unwrap();
 }
 
+async fn tokens_are_replaced_only_if_unchanged(store: Arc<dyn CredentialStore>) {
+    store.save_grant(&grant("u1", Some(b"r1"))).await.unwrap();
+    let stored = TokenPair {
+        refresh_token: Some(token(b"r1")),
+        access_token: Some(token(b"access-1")),
+    };
+    let reencrypted = TokenPair {
+        refresh_token: Some(token(b"r1-new-key")),
+        access_token: Some(token(b"a1-new-key")),
+    };
+    let stale = TokenPair {
+        refresh_token: Some(token(b"r0")),
+        access_token: Some(token(b"access-1")),
+    };
+    assert!(
+        !store
+            .replace_tokens("u1", &stale, &reencrypted)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_tokens("u1", &stored, &reencrypted)
+            .await
+            .unwrap()
+    );
+    let got = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(got.refresh_token, reencrypted.refresh_token);
+    assert_eq!(got.access_token, reencrypted.access_token);
+    // A revoked row has no tokens: NULL must match NULL.
+    store.mark_revoked("u1", "invalid_grant").await.unwrap();
+    let none = TokenPair {
+        refresh_token: None,
+        access_token: None,
+    };
+    assert!(store.replace_tokens("u1", &none, &none).await.unwrap());
+    assert!(!store.replace_tokens("nobody", &none, &none).await.unwrap());
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite_store {
@@ -140,6 +191,16 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn $case() {
                     let (store, _dir) = super::sqlite().await;
+                    super::$case(store).await;
+                }
+            )*
+        }
+
+        mod postgres_store {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _schema) = super::postgres().await;
                     super::$case(store).await;
                 }
             )*
@@ -153,7 +214,37 @@ contract!(
     refresh_writes_access_and_rotated_refresh_token_together,
     revocation_forgets_tokens_until_a_new_consent,
     delete_and_list,
+    tokens_are_replaced_only_if_unchanged,
 );
+
+#[tokio::test]
+async fn replicas_share_one_postgres_database_and_migrate_it_once() {
+    let schema = Schema::new().await;
+    let url = schema.url();
+    let (first, second) = tokio::join!(PostgresStore::open(&url), PostgresStore::open(&url));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    first
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    let seen = second.get("u1").await.unwrap().unwrap();
+    assert_eq!(seen.refresh_token, Some(token(b"refresh-1")));
+}
+
+#[tokio::test]
+async fn postgres_store_debug_shows_no_password() {
+    let schema = Schema::new().await;
+    // Trust authentication ignores the password; it is only here to be looked for.
+    let url = schema
+        .url()
+        .replacen("postgres://postgres@", "postgres://postgres:s3cret-pw@", 1);
+    assert!(
+        url.contains("s3cret-pw"),
+        "the URL carries a password: {url}"
+    );
+    let store = PostgresStore::open(&url).await.unwrap();
+    assert!(!format!("{store:?}").contains("s3cret-pw"));
+}
 
 #[tokio::test]
 async fn sqlite_file_keeps_credentials_across_reopening() {
@@ -174,6 +265,38 @@ async fn unsupported_database_url_is_a_clear_error() {
     let err = store::open("mysql://localhost/db").await.err().unwrap();
     assert_eq!(
         err.to_string(),
-        "unsupported database URL scheme `mysql` (use sqlite://PATH)"
+        "unsupported database URL scheme `mysql` (use sqlite://PATH or postgres://USER@HOST/DB)"
+    );
+}
+
+#[tokio::test]
+async fn postgres_refresh_lock_holds_one_user_across_replicas_until_dropped() {
+    let schema = Schema::new().await;
+    let url = schema.url();
+    let one = PostgresStore::open(&url)
+        .await
+        .unwrap()
+        .refresh_coordinator();
+    let two = PostgresStore::open(&url)
+        .await
+        .unwrap()
+        .refresh_coordinator();
+    let wait = std::time::Duration::from_millis(300);
+    let soon = std::time::Duration::from_secs(5);
+
+    let held = one.lock("u1").await.unwrap();
+    let blocked = tokio::time::timeout(wait, two.lock("u1")).await;
+    let other_user = tokio::time::timeout(soon, two.lock("u2")).await;
+    drop(held);
+    let after_release = tokio::time::timeout(soon, two.lock("u1")).await;
+
+    assert!(blocked.is_err(), "another replica waits for the same user");
+    assert!(
+        other_user.is_ok_and(|l| l.is_ok()),
+        "another user does not wait"
+    );
+    assert!(
+        after_release.is_ok_and(|l| l.is_ok()),
+        "dropping the guard releases"
     );
 }

@@ -290,6 +290,15 @@ impl Cli {
 
 impl StoreArgs {
     async fn open(&self) -> anyhow::Result<(Arc<dyn CredentialStore>, Arc<Keyring>)> {
+        let shared = self
+            .database
+            .as_deref()
+            .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
+        if shared && self.encryption_key.is_none() {
+            anyhow::bail!(
+                "a PostgreSQL database is shared by replicas, and every replica must read the tokens the others wrote: set the same MAILGRANT_ENCRYPTION_KEY (or --encryption-key) on each (`mailgrant keys generate` makes one) instead of a key file of this machine's own"
+            );
+        }
         let keys = match &self.encryption_key {
             Some(value) => Keyring::from_config(value).context("MAILGRANT_ENCRYPTION_KEY")?,
             None => {

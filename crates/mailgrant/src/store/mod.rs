@@ -1,15 +1,21 @@
 //! Where credentials live: one [`CredentialStore`] trait, an embedded SQLite
-//! implementation, and room for PostgreSQL when several replicas share the work.
+//! implementation (the default), and PostgreSQL for several replicas that
+//! share the work.
 //!
 //! The store only ever sees encrypted tokens ([`EncryptedToken`]); encryption is
 //! the broker's job, so an implementation is plain SQL.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::broker::RefreshCoordinator;
+
+pub use postgres::{PostgresCoordinator, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// A token as stored: an opaque AES-GCM blob. `Debug` shows only its length.
@@ -84,13 +90,18 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL scheme `{0}` (use sqlite://PATH)")]
+    #[error("unsupported database URL scheme `{0}` (use sqlite://PATH or postgres://USER@HOST/DB)")]
     UnsupportedUrl(String),
 }
 
 /// Storage of credentials, shared by every replica that uses the same database.
 #[async_trait]
 pub trait CredentialStore: Send + Sync + 'static {
+    /// How one user's refreshes are serialized among everyone using this
+    /// store: in memory for an embedded file, a lock the database holds
+    /// for a shared one. The same coordination each time it is asked.
+    fn refresh_coordinator(&self) -> Arc<dyn RefreshCoordinator>;
+
     async fn get(&self, user_id: &str) -> Result<Option<StoredCredential>, StoreError>;
     async fn find_by_email(&self, email: &str) -> Result<Option<StoredCredential>, StoreError>;
     /// Inserts or updates the user after a consent; a new refresh token clears a revocation.
@@ -125,6 +136,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn CredentialStore>, StoreError> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
         "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(PostgresStore::open(url).await?)),
         other => Err(StoreError::UnsupportedUrl(other.to_owned())),
     }
 }

@@ -1,7 +1,7 @@
 //! The Gmail client's test bench: the emulator on 127.0.0.1:0, a broker on
-//! a fresh SQLite file, users connected through the emulator's
-//! auto-approve consent, and the emulator's controls (counters, faults,
-//! mailbox changes) over real HTTP.
+//! a fresh SQLite file (or a given database), users connected through the
+//! emulator's auto-approve consent, and the emulator's controls (counters,
+//! faults, mailbox changes) over real HTTP.
 
 #![allow(
     dead_code,
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, QuotaConfig, UserSeed};
-use mailgrant::broker::{Broker, BrokerConfig, InProcessCoordinator, NoEvents, RetryPolicy};
+use mailgrant::broker::{Broker, BrokerConfig, NoEvents, RetryPolicy};
 use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
 use mailgrant::gmail::{Gmail, GmailOptions, Mailbox};
@@ -31,7 +31,9 @@ pub struct Bench {
     pub emulator: Emulator,
     pub broker: Arc<Broker>,
     pub keys: Arc<Keyring>,
-    /// The broker's SQLite file, for changes behind its back.
+    oauth: Arc<OAuthClient>,
+    userinfo_url: Url,
+    /// The broker's database, for changes behind its back.
     pub db_url: String,
     /// For the emulator's controls; follows no redirects.
     pub http: reqwest::Client,
@@ -84,6 +86,16 @@ impl Bench {
         config: EmulatorConfig,
         wrap: impl FnOnce(Arc<dyn CredentialStore>) -> Arc<dyn CredentialStore>,
     ) -> Self {
+        Self::start_on(config, None, wrap).await
+    }
+
+    /// Like [`Bench::start_with_store`], on the database at `db_url`
+    /// (a fresh SQLite file when `None`).
+    pub async fn start_on(
+        config: EmulatorConfig,
+        db_url: Option<String>,
+        wrap: impl FnOnce(Arc<dyn CredentialStore>) -> Arc<dyn CredentialStore>,
+    ) -> Self {
         let client = ClientRegistration {
             client_id: "gmail-test.apps.googleusercontent.com".to_owned(),
             client_secret: "GOCSPX-gmail-test".to_owned(),
@@ -101,7 +113,8 @@ impl Bench {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
         let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("gmail.db").display());
+        let db_url =
+            db_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("gmail.db").display()));
         let keys = Arc::new(Keyring::from_config(&Keyring::generate_config_value()).unwrap());
         let secrets_json = Emulator::client_secrets_json(&base, &client).to_string();
         let secrets = ClientSecrets::parse(&secrets_json, "test".as_ref()).unwrap();
@@ -112,25 +125,16 @@ impl Bench {
         };
         let http = mailgrant::http::client();
         let scopes = DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-        let broker = Arc::new(Broker::new(BrokerConfig {
-            store: wrap(mailgrant::store::open(&db_url).await.unwrap()),
-            keys: keys.clone(),
-            oauth: Arc::new(OAuthClient::new(&secrets, &endpoints, scopes, http.clone())),
-            http,
-            userinfo_url: endpoints.userinfo.clone(),
-            reauthorize_url: Url::parse("https://app.example/oauth2/authorize").unwrap(),
-            refresh_margin: Duration::from_secs(300),
-            retry: fast_retry(),
-            coordinator: Arc::new(InProcessCoordinator::default()),
-            events: Arc::new(NoEvents),
-            metrics: Arc::new(Metrics::default()),
-            token_cache_ttl: Duration::ZERO,
-        }));
+        let oauth = Arc::new(OAuthClient::new(&secrets, &endpoints, scopes, http));
+        let store = wrap(mailgrant::store::open(&db_url).await.unwrap());
+        let broker = Arc::new(broker(&keys, &oauth, &endpoints.userinfo, store));
         Self {
             base,
             emulator,
             broker,
             keys,
+            oauth,
+            userinfo_url: endpoints.userinfo,
             db_url,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -138,6 +142,13 @@ impl Bench {
                 .unwrap(),
             _dir: dir,
         }
+    }
+
+    /// Another replica: its own connection to the same database and its own
+    /// broker, with the store's refresh coordination.
+    pub async fn replica(&self) -> Arc<Broker> {
+        let store = mailgrant::store::open(&self.db_url).await.unwrap();
+        Arc::new(broker(&self.keys, &self.oauth, &self.userinfo_url, store))
     }
 
     /// A Gmail client for the emulator.
@@ -248,6 +259,51 @@ impl Bench {
 }
 
 /// The number at `pointer` in the counters.
+/// A broker on `store` with the bench's keys and client, quick retries and
+/// no token cache (tests change rows behind its back).
+fn broker(
+    keys: &Arc<Keyring>,
+    oauth: &Arc<OAuthClient>,
+    userinfo_url: &Url,
+    store: Arc<dyn CredentialStore>,
+) -> Broker {
+    Broker::new(BrokerConfig {
+        coordinator: store.refresh_coordinator(),
+        store,
+        keys: keys.clone(),
+        oauth: oauth.clone(),
+        http: mailgrant::http::client(),
+        userinfo_url: userinfo_url.clone(),
+        reauthorize_url: Url::parse("https://app.example/oauth2/authorize").unwrap(),
+        refresh_margin: Duration::from_secs(300),
+        retry: fast_retry(),
+        events: Arc::new(NoEvents),
+        metrics: Arc::new(Metrics::default()),
+        token_cache_ttl: Duration::ZERO,
+    })
+}
+
+/// `callers` concurrent `access_token` calls for `user` on each broker,
+/// each on its own task; the tokens they got.
+pub async fn concurrent_tokens(brokers: &[Arc<Broker>], user: &str, callers: usize) -> Vec<String> {
+    let calls = brokers.iter().flat_map(|broker| {
+        (0..callers).map(|_| {
+            let (broker, user) = (broker.clone(), user.to_owned());
+            tokio::spawn(async move {
+                broker
+                    .access_token(&user)
+                    .await
+                    .map(|t| t.access_token.expose_secret().to_owned())
+            })
+        })
+    });
+    futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect()
+}
+
 pub fn count(counters: &Value, pointer: &str) -> u64 {
     counters
         .pointer(pointer)
