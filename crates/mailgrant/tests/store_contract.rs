@@ -284,6 +284,9 @@ async fn postgres_refresh_lock_holds_one_user_across_replicas_until_dropped() {
     let wait = std::time::Duration::from_millis(300);
     let soon = std::time::Duration::from_secs(5);
 
+    // Both lock pools connect lazily: connect them first, so that the
+    // timeout below can only be the lock's.
+    drop((one.lock("u0").await.unwrap(), two.lock("u9").await.unwrap()));
     let held = one.lock("u1").await.unwrap();
     let blocked = tokio::time::timeout(wait, two.lock("u1")).await;
     let other_user = tokio::time::timeout(soon, two.lock("u2")).await;

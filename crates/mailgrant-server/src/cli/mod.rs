@@ -70,8 +70,9 @@ pub struct DemoArgs {
 /// Where credentials are kept and how they are encrypted.
 #[derive(Args)]
 pub struct StoreArgs {
-    /// Database URL; default `sqlite://DATA_DIR/mailgrant.db`.
-    #[arg(long, env = "MAILGRANT_DATABASE")]
+    /// Database URL: `sqlite://PATH` (default `sqlite://DATA_DIR/mailgrant.db`),
+    /// or `postgres://USER@HOST/DB` for several replicas.
+    #[arg(long, env = "MAILGRANT_DATABASE", hide_env_values = true)]
     database: Option<String>,
     /// Directory for the embedded database and a generated key file.
     #[arg(long, env = "MAILGRANT_DATA_DIR", default_value = ".mailgrant")]

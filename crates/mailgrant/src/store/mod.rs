@@ -133,12 +133,21 @@ pub trait CredentialStore: Send + Sync + 'static {
 
 /// Opens the store a `--database` URL names, running its migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn CredentialStore>, StoreError> {
-    let scheme = url.split(':').next().unwrap_or_default();
-    match scheme {
+    match scheme(url) {
         "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
         "postgres" | "postgresql" => Ok(Arc::new(PostgresStore::open(url).await?)),
         other => Err(StoreError::UnsupportedUrl(other.to_owned())),
     }
+}
+
+/// Whether the URL names a database several replicas share (PostgreSQL),
+/// which [`open`] would open as such.
+pub fn is_shared(url: &str) -> bool {
+    matches!(scheme(url), "postgres" | "postgresql")
+}
+
+fn scheme(url: &str) -> &str {
+    url.split(':').next().unwrap_or_default()
 }
 
 pub(crate) fn now_unix() -> i64 {

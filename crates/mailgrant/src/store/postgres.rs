@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgPool};
 
 use crate::broker::{RefreshCoordinator, RefreshGuard};
 
@@ -51,7 +51,9 @@ impl PostgresStore {
         let lock_pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_lazy_with(options);
+            .connect_lazy_with(
+                options.options([("idle_in_transaction_session_timeout", IDLE_IN_LOCK_TIMEOUT)]),
+            );
         Ok(Self { pool, lock_pool })
     }
 
@@ -64,45 +66,47 @@ impl PostgresStore {
 }
 
 /// Serializes one user's refreshes across every replica of a PostgreSQL
-/// store: a transaction-level advisory lock (`pg_advisory_xact_lock`) on a
-/// 64-bit hash of the user id, held as long as the guard's transaction.
-/// Dropping the guard rolls the transaction back, which releases the lock;
-/// so does the database when a replica dies holding it. Two users whose ids
-/// hash alike only wait for each other.
+/// store: a transaction-level advisory lock on the user id's hash, held as
+/// long as the guard's transaction; dropping the guard rolls it back (sqlx
+/// sends the rollback as the connection goes back to its pool), which
+/// releases the lock. Two users whose ids hash alike only wait for each
+/// other.
+///
+/// A replica whose process dies releases its locks as its connection
+/// closes. One whose host vanishes does not, until the server gives up on
+/// the connection: `idle_in_transaction_session_timeout` on the lock
+/// connections bounds that, and `lock_timeout` bounds a waiter.
 #[derive(Clone, Debug)]
 pub struct PostgresCoordinator {
     pool: PgPool,
 }
 
+/// The advisory lock space of refresh locks: the two-key form keeps them
+/// apart from one-key locks (sqlx's migration lock, other applications').
+const LOCK_SPACE: i32 = 0x6d67_7266; // "mgrf"
+
+/// Longer than the longest refresh: 4 tries of at most 30 s plus backoff.
+const LOCK_TIMEOUT: &str = "150s";
+
+/// Ends the session of a replica that stopped answering while holding a
+/// lock; longer than any refresh.
+pub(super) const IDLE_IN_LOCK_TIMEOUT: &str = "180s";
+
 #[async_trait]
 impl RefreshCoordinator for PostgresCoordinator {
     async fn lock(&self, user_id: &str) -> Result<RefreshGuard, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        sqlx::query(AssertSqlSafe(format!(
+            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+        )))
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(LOCK_SPACE)
             .bind(user_id)
             .execute(&mut *transaction)
             .await?;
-        Ok(RefreshGuard::new(AdvisoryLock(Some(transaction))))
-    }
-}
-
-/// The transaction that holds an advisory lock.
-struct AdvisoryLock(Option<Transaction<'static, Postgres>>);
-
-impl Drop for AdvisoryLock {
-    fn drop(&mut self) {
-        let Some(transaction) = self.0.take() else {
-            return;
-        };
-        // Rolled back now rather than when sqlx next uses the connection, so
-        // the next replica waiting for this user gets the lock at once.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(error) = transaction.rollback().await {
-                    tracing::warn!(%error, "could not release a refresh lock; the database will when the connection closes");
-                }
-            });
-        }
+        Ok(RefreshGuard::new(transaction))
     }
 }
 

@@ -18,9 +18,15 @@ use crate::broker::{InProcessCoordinator, RefreshCoordinator};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A shared statement (`$n` parameters) as SQLite numbers them: `?n`.
-/// The statements hold no other `$`.
+/// Only a `$` before a digit is a parameter.
 fn statement(sql: &str) -> String {
-    sql.replace('$', "?")
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let parameter = c == '$' && chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if parameter { '?' } else { c });
+    }
+    out
 }
 
 /// Credentials in an SQLite file.
@@ -67,3 +73,16 @@ impl SqliteStore {
 }
 
 sql_store_methods!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::statement;
+
+    #[test]
+    fn statements_get_sqlites_numbered_parameters_and_keep_other_dollars() {
+        assert_eq!(
+            statement("UPDATE t SET a = $2, b = '$x' WHERE id = $1 AND c = $10"),
+            "UPDATE t SET a = ?2, b = '$x' WHERE id = ?1 AND c = ?10"
+        );
+    }
+}

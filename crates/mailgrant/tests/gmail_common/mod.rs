@@ -258,7 +258,6 @@ impl Bench {
     }
 }
 
-/// The number at `pointer` in the counters.
 /// A broker on `store` with the bench's keys and client, quick retries and
 /// no token cache (tests change rows behind its back).
 fn broker(
@@ -304,6 +303,7 @@ pub async fn concurrent_tokens(brokers: &[Arc<Broker>], user: &str, callers: usi
         .collect()
 }
 
+/// The number at `pointer` in the counters.
 pub fn count(counters: &Value, pointer: &str) -> u64 {
     counters
         .pointer(pointer)

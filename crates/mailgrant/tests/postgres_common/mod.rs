@@ -55,7 +55,7 @@ impl Drop for Schema {
     fn drop(&mut self) {
         // A blocking connection of its own: the test's runtime may be gone.
         let (url, name) = (postgres_url(), self.name.clone());
-        let _ = std::thread::spawn(move || {
+        let dropped = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -68,5 +68,8 @@ impl Drop for Schema {
                 })
         })
         .join();
+        if !matches!(dropped, Ok(Ok(_))) {
+            eprintln!("could not drop the test schema {}: {dropped:?}", self.name);
+        }
     }
 }
