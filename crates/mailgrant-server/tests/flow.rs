@@ -310,23 +310,7 @@ async fn disconnect_revokes_at_google_and_deletes_the_stored_row() {
 
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(app.rows().await.is_empty());
-    let grants: Value = app
-        .google
-        .http
-        .get(format!("{}/emulator/grants/{ALICE}", app.google.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let live: u64 = grants["grants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["refresh_tokens_live"].as_u64().unwrap())
-        .sum();
-    assert_eq!(live, 0);
+    assert_eq!(app.google.live_refresh_tokens(ALICE).await, 0);
     let api = app.get("/api/messages").await;
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     let body: Value = api.json().await.unwrap();

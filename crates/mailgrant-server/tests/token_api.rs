@@ -26,6 +26,21 @@ fn v1(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.client.get(format!("{}/v1{path}", app.address))
 }
 
+/// `GET /v1{path}` with the right API key.
+async fn keyed(app: &TestApp, path: &str) -> reqwest::Response {
+    v1(app, path).bearer_auth(KEY).send().await.unwrap()
+}
+
+/// `DELETE /v1{path}` with the right API key.
+async fn keyed_delete(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client
+        .delete(format!("{}/v1{path}", app.address))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn token_api_refuses_a_missing_or_wrong_key_and_accepts_the_right_one() {
     let app = app_with_key().await;
@@ -38,7 +53,7 @@ async fn token_api_refuses_a_missing_or_wrong_key_and_accepts_the_right_one() {
         .send()
         .await
         .unwrap();
-    let right = v1(&app, "/users").bearer_auth(KEY).send().await.unwrap();
+    let right = keyed(&app, "/users").await;
 
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -57,7 +72,7 @@ async fn token_api_refuses_a_missing_or_wrong_key_and_accepts_the_right_one() {
 #[tokio::test]
 async fn token_api_is_disabled_without_configured_keys() {
     let app = TestApp::spawn().await;
-    let response = v1(&app, "/users").bearer_auth(KEY).send().await.unwrap();
+    let response = keyed(&app, "/users").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(
         response
@@ -74,11 +89,7 @@ async fn token_endpoint_hands_out_a_working_token_with_expiry_and_scopes() {
     let user_id = app.google.add_user(ALICE, 3);
     app.sign_in_ok(ALICE).await;
 
-    let response = v1(&app, &format!("/users/{user_id}/token"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = keyed(&app, &format!("/users/{user_id}/token")).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -122,20 +133,10 @@ async fn users_are_paged_in_id_order() {
     }
     ids.sort();
 
-    let first: Value = v1(&app, "/users?limit=3")
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: Value = keyed(&app, "/users?limit=3").await.json().await.unwrap();
     let after = first["next_after"].as_str().unwrap();
-    let second: Value = v1(&app, &format!("/users?limit=3&after={after}"))
-        .bearer_auth(KEY)
-        .send()
+    let second: Value = keyed(&app, &format!("/users?limit=3&after={after}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -150,11 +151,7 @@ async fn users_are_paged_in_id_order() {
     };
     assert_eq!([page_ids(&first), page_ids(&second)].concat(), ids);
     assert!(second["next_after"].is_null());
-    let bad = v1(&app, "/users?limit=0")
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let bad = keyed(&app, "/users?limit=0").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -164,58 +161,20 @@ async fn unknown_user_is_404_and_delete_revokes_and_removes_the_row() {
     let user_id = app.google.add_user(ALICE, 3);
     app.sign_in_ok(ALICE).await;
     assert_eq!(
-        v1(&app, "/users/nobody")
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        keyed(&app, "/users/nobody").await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        v1(&app, "/users/nobody/token")
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        keyed(&app, "/users/nobody/token").await.status(),
         StatusCode::NOT_FOUND
     );
 
-    let deleted = app
-        .client
-        .delete(format!("{}/v1/users/{user_id}", app.address))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let deleted = keyed_delete(&app, &format!("/users/{user_id}")).await;
 
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(app.rows().await.is_empty());
-    let grants: Value = app
-        .google
-        .http
-        .get(format!("{}/emulator/grants/{ALICE}", app.google.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        grants["grants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|g| g["refresh_tokens_live"] == 0)
-    );
-    let again = app
-        .client
-        .delete(format!("{}/v1/users/{user_id}", app.address))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(app.google.live_refresh_tokens(ALICE).await, 0);
+    let again = keyed_delete(&app, &format!("/users/{user_id}")).await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
 
@@ -229,11 +188,7 @@ async fn revoked_grant_answers_409_with_a_consent_url_until_the_user_consents_ag
         .await;
     app.expire_stored_tokens().await;
 
-    let response = v1(&app, &format!("/users/{user_id}/token"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = keyed(&app, &format!("/users/{user_id}/token")).await;
 
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let body: Value = response.json().await.unwrap();
@@ -244,11 +199,8 @@ async fn revoked_grant_answers_409_with_a_consent_url_until_the_user_consents_ag
             .unwrap()
             .contains("prompt=consent")
     );
-    let user: Value = v1(&app, &format!("/users/{user_id}"))
-        .bearer_auth(KEY)
-        .send()
+    let user: Value = keyed(&app, &format!("/users/{user_id}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -262,11 +214,7 @@ async fn revoked_grant_answers_409_with_a_consent_url_until_the_user_consents_ag
     assert!(user["revoked_at"].is_i64());
 
     app.sign_in_ok(ALICE).await;
-    let again = v1(&app, &format!("/users/{user_id}/token"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let again = keyed(&app, &format!("/users/{user_id}/token")).await;
     assert_eq!(again.status(), StatusCode::OK);
 }
 
@@ -277,11 +225,7 @@ async fn a_scope_the_user_did_not_grant_answers_an_incremental_authorization_url
     app.sign_in_ok(ALICE).await;
     let send = "https://www.googleapis.com/auth/gmail.send";
 
-    let response = v1(&app, &format!("/users/{user_id}/token?scope={send}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = keyed(&app, &format!("/users/{user_id}/token?scope={send}")).await;
 
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let body: Value = response.json().await.unwrap();
@@ -303,11 +247,7 @@ async fn a_scope_the_user_did_not_grant_answers_an_incremental_authorization_url
         app.client.get(callback).send().await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
-    let granted = v1(&app, &format!("/users/{user_id}/token?scope={send}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let granted = keyed(&app, &format!("/users/{user_id}/token?scope={send}")).await;
     assert_eq!(granted.status(), StatusCode::OK);
     let token: Value = granted.json().await.unwrap();
     let scopes = token["scopes"].as_array().unwrap();
@@ -337,17 +277,9 @@ async fn a_thousand_concurrent_token_requests_make_one_refresh() {
     app.sign_in_ok(ALICE).await;
     app.expire_stored_tokens().await;
 
-    let requests = (0..1000).map(|_| {
-        v1(&app, &format!("/users/{user_id}/token"))
-            .bearer_auth(KEY)
-            .send()
-    });
-    let responses = futures::future::join_all(requests).await;
+    let path = format!("/users/{user_id}/token");
+    let responses = futures::future::join_all((0..1000).map(|_| keyed(&app, &path))).await;
 
-    assert!(
-        responses
-            .iter()
-            .all(|r| r.as_ref().unwrap().status() == StatusCode::OK)
-    );
+    assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
     assert_eq!(app.google.refresh_grants().await, 1);
 }

@@ -68,3 +68,35 @@ pub enum Error {
     #[error(transparent)]
     Gmail(#[from] GmailError),
 }
+
+impl Error {
+    /// A copy for another caller that shares this error: the waiters of a
+    /// refresh flight, the calls of a batch. [`Error`] is not `Clone` (it
+    /// carries database errors); what a caller acts on is kept whole,
+    /// anything else as its message.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::ReauthorizationRequired {
+                user_id,
+                authorization_url,
+                reason,
+            } => Error::ReauthorizationRequired {
+                user_id: user_id.clone(),
+                authorization_url: authorization_url.clone(),
+                reason: reason.clone(),
+            },
+            Error::UnknownUser(user) => Error::UnknownUser(user.clone()),
+            Error::RefreshFailed {
+                user_id,
+                attempts,
+                reason,
+            } => Error::RefreshFailed {
+                user_id: user_id.clone(),
+                attempts: *attempts,
+                reason: reason.clone(),
+            },
+            Error::Gmail(gmail) => Error::Gmail(gmail.clone()),
+            other => Error::Shared(other.to_string()),
+        }
+    }
+}

@@ -126,6 +126,25 @@ impl TestEmulator {
             .unwrap()
     }
 
+    /// How many of `email`'s refresh tokens still work, over all clients.
+    pub async fn live_refresh_tokens(&self, email: &str) -> u64 {
+        let grants: Value = self
+            .http
+            .get(format!("{}/emulator/grants/{email}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["refresh_tokens_live"].as_u64().unwrap())
+            .sum()
+    }
+
     pub async fn refresh_grants(&self) -> u64 {
         self.counters().await["token_grants"]["refresh_token"]
             .as_u64()

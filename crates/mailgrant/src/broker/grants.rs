@@ -5,9 +5,9 @@ use secrecy::SecretString;
 
 use super::{Broker, Connected, CredentialEvent, expires_at};
 use crate::error::{Error, ReauthReason};
-use crate::oauth::{OAuthError, RedirectTarget};
+use crate::oauth::{OAuthError, RedirectTarget, TokenSet};
 use crate::store::GrantUpdate;
-use crate::userinfo;
+use crate::userinfo::{self, UserInfo};
 
 impl Broker {
     /// Exchanges the code, asks userinfo who the user is, and stores the grant.
@@ -49,23 +49,40 @@ impl Broker {
             .scopes
             .clone()
             .unwrap_or_else(|| self.config.oauth.scopes().to_vec());
+        let connected = self
+            .store_grant(user, &tokens, tokens.refresh_token.as_ref(), scopes)
+            .await?;
+        tracing::info!(
+            user = %connected.user.id,
+            new_refresh_token = connected.new_refresh_token,
+            "credentials stored"
+        );
+        Ok(connected)
+    }
+
+    /// Stores what a consent or an import brought: `refresh_token` (`None`
+    /// keeps the stored one) and the access token, sealed for `user`. A new
+    /// refresh token is a new grant, which the webhook hears of.
+    async fn store_grant(
+        &self,
+        user: UserInfo,
+        tokens: &TokenSet,
+        refresh_token: Option<&SecretString>,
+        scopes: Vec<String>,
+    ) -> Result<Connected, Error> {
         let grant = GrantUpdate {
             user_id: user.id.clone(),
             email: user.email.clone(),
             name: user.name.clone(),
-            refresh_token: tokens
-                .refresh_token
-                .as_ref()
-                .map(|t| self.seal(t, &user.id)),
+            refresh_token: refresh_token.map(|t| self.seal(t, &user.id)),
             access_token: self.seal(&tokens.access_token, &user.id),
-            access_token_expires_at: expires_at(&tokens),
+            access_token_expires_at: expires_at(tokens),
             scopes: scopes.clone(),
         };
         self.config.store.save_grant(&grant).await?;
         // Scopes may have grown (incremental consent): no stale copy.
         self.cache.forget(&user.id);
-        let new_refresh_token = tokens.refresh_token.is_some();
-        tracing::info!(user = %user.id, new_refresh_token, "credentials stored");
+        let new_refresh_token = refresh_token.is_some();
         if new_refresh_token {
             self.config.events.emit(CredentialEvent::Created {
                 user_id: user.id.clone(),
@@ -97,29 +114,9 @@ impl Broker {
         .await?;
         let kept = tokens.refresh_token.as_ref().unwrap_or(refresh_token);
         let scopes = tokens.scopes.clone().unwrap_or_default();
-        let grant = GrantUpdate {
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            name: user.name.clone(),
-            refresh_token: Some(self.seal(kept, &user.id)),
-            access_token: self.seal(&tokens.access_token, &user.id),
-            access_token_expires_at: expires_at(&tokens),
-            scopes: scopes.clone(),
-        };
-        self.config.store.save_grant(&grant).await?;
-        // Scopes may have grown (incremental consent): no stale copy.
-        self.cache.forget(&user.id);
-        tracing::info!(user = %user.id, "imported a refresh token");
-        self.config.events.emit(CredentialEvent::Created {
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            scopes: scopes.clone(),
-        });
-        Ok(Connected {
-            user,
-            scopes,
-            new_refresh_token: true,
-        })
+        let connected = self.store_grant(user, &tokens, Some(kept), scopes).await?;
+        tracing::info!(user = %connected.user.id, "imported a refresh token");
+        Ok(connected)
     }
 
     /// The stored refresh token of a live grant, for export. Callers own the

@@ -144,28 +144,7 @@ impl Broker {
 }
 
 /// The leader of a flight gets its own error back; waiters get a copy that
-/// keeps what they act on.
+/// keeps what they act on ([`Error::duplicate`]).
 fn unshare(error: Arc<Error>) -> Error {
-    Arc::try_unwrap(error).unwrap_or_else(|shared| match &*shared {
-        Error::ReauthorizationRequired {
-            user_id,
-            authorization_url,
-            reason,
-        } => Error::ReauthorizationRequired {
-            user_id: user_id.clone(),
-            authorization_url: authorization_url.clone(),
-            reason: reason.clone(),
-        },
-        Error::RefreshFailed {
-            user_id,
-            attempts,
-            reason,
-        } => Error::RefreshFailed {
-            user_id: user_id.clone(),
-            attempts: *attempts,
-            reason: reason.clone(),
-        },
-        Error::UnknownUser(user) => Error::UnknownUser(user.clone()),
-        other => Error::Shared(other.to_string()),
-    })
+    Arc::try_unwrap(error).unwrap_or_else(|shared| shared.duplicate())
 }

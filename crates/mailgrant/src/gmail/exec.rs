@@ -243,35 +243,6 @@ fn finish(results: Vec<Slot>) -> Vec<Result<Vec<u8>, Error>> {
 
 fn fill(results: &mut [Slot], indices: &[usize], error: &Error) {
     for &i in indices {
-        results[i] = Some(Err(duplicate(error)));
-    }
-}
-
-/// The same error for each call of a batch that shares it. [`Error`] is
-/// not `Clone` (it carries database errors); what a caller acts on is kept
-/// whole, anything else as its message.
-pub(crate) fn duplicate(error: &Error) -> Error {
-    match error {
-        Error::ReauthorizationRequired {
-            user_id,
-            authorization_url,
-            reason,
-        } => Error::ReauthorizationRequired {
-            user_id: user_id.clone(),
-            authorization_url: authorization_url.clone(),
-            reason: reason.clone(),
-        },
-        Error::UnknownUser(user) => Error::UnknownUser(user.clone()),
-        Error::RefreshFailed {
-            user_id,
-            attempts,
-            reason,
-        } => Error::RefreshFailed {
-            user_id: user_id.clone(),
-            attempts: *attempts,
-            reason: reason.clone(),
-        },
-        Error::Gmail(gmail) => Error::Gmail(gmail.clone()),
-        other => Error::Shared(other.to_string()),
+        results[i] = Some(Err(error.duplicate()));
     }
 }
