@@ -86,6 +86,29 @@ pub fn authenticate(
             "The OAuth client was not found.",
         ));
     };
+    // A client its owner disabled or deleted in the Cloud console answers
+    // 401 whatever else the request holds: `disabled_client` "The OAuth
+    // client was disabled." (gh:openpubkey/opkssh#617, a bogus-code probe of
+    // the token endpoint) and `deleted_client` "The OAuth client was
+    // deleted." (gh:prasmussen/gdrive#646, on the consent page; the token
+    // endpoint's answer is assumed to match, as it does for disabled).
+    match state.client_status.get(&client_id).map(String::as_str) {
+        Some("disabled") => {
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "disabled_client",
+                "The OAuth client was disabled.",
+            ));
+        }
+        Some("deleted") => {
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "deleted_client",
+                "The OAuth client was deleted.",
+            ));
+        }
+        _ => {}
+    }
     match credentials.client_secret {
         None => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,

@@ -27,6 +27,10 @@ pub fn routes() -> Router<Shared> {
         .route("/emulator/users", post(add_user))
         .route("/emulator/users/{email}/revoke", post(revoke_user))
         .route("/emulator/clients", post(add_client))
+        .route(
+            "/emulator/clients/{client_id}/status",
+            post(set_client_status),
+        )
         .route("/emulator/tokens/expire", post(expire_tokens))
         .route("/emulator/counters", get(counters))
         .route("/emulator/faults", post(add_fault).delete(clear_faults))
@@ -109,6 +113,49 @@ async fn add_client(State(shared): State<Shared>, body: Bytes) -> Response {
     };
     lock(&shared).clients.insert(new.client_id.clone(), client);
     json(StatusCode::CREATED, &json!({ "client_id": new.client_id }))
+}
+
+#[derive(Deserialize)]
+struct ClientStatus {
+    status: String,
+}
+
+/// `{"status": "active" | "disabled" | "deleted"}`: as when the client's
+/// owner disables, deletes or restores it in the Cloud console. Grants and
+/// tokens are kept, so a restored client works again at once.
+async fn set_client_status(
+    State(shared): State<Shared>,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let wanted: ClientStatus = match parse(&body) {
+        Ok(wanted) => wanted,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
+    let mut state = lock(&shared);
+    if !state.clients.contains_key(&client_id) {
+        return error(StatusCode::NOT_FOUND, "no such client");
+    }
+    match wanted.status.as_str() {
+        "active" => {
+            state.client_status.remove(&client_id);
+        }
+        "disabled" | "deleted" => {
+            state
+                .client_status
+                .insert(client_id.clone(), wanted.status.clone());
+        }
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("status must be active, disabled or deleted, not {other}"),
+            );
+        }
+    }
+    json(
+        StatusCode::OK,
+        &json!({ "client_id": client_id, "status": wanted.status }),
+    )
 }
 
 /// As when the user removes every app in their Google Account: all grants

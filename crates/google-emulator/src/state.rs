@@ -133,6 +133,8 @@ pub struct EmulatorState {
     pub code_lifetime: Duration,
     pub access_token_lifetime: Duration,
     pub clients: HashMap<String, ClientRegistration>,
+    /// `disabled` or `deleted` for a client its owner switched off; absent: active.
+    pub client_status: HashMap<String, String>,
     /// In creation order: the first is the default for auto-approval.
     pub users: Vec<User>,
     /// Consent pages shown and not yet answered, by request id.
@@ -156,6 +158,7 @@ impl EmulatorState {
             code_lifetime: config.code_lifetime,
             access_token_lifetime: config.access_token_lifetime,
             clients: HashMap::new(),
+            client_status: HashMap::new(),
             users: Vec::new(),
             pending: HashMap::new(),
             codes: HashMap::new(),

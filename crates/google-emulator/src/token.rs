@@ -162,8 +162,15 @@ fn refresh(
     else {
         return bad_request("invalid_grant", "Token has been expired or revoked.");
     };
+    // Another client's refresh token: 401 `unauthorized_client`
+    // "Unauthorized" (reference §10: gh:timfee/meet#25, gh:prasmussen/gdrive#375,
+    // gh:baptisteArno/typebot.io#580 with Google's full answer).
     if stored.client_id != client_id {
-        return bad_request("unauthorized_client", "Unauthorized");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "Unauthorized",
+        );
     }
     // An optional narrower `scope` (RFC 6749 §6); more than was granted is
     // refused.

@@ -203,7 +203,7 @@ async fn refresh_token_of_another_client_is_unauthorized_client() {
         .await
         .unwrap();
 
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 401);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
         body,
@@ -340,4 +340,43 @@ async fn id_token_carries_the_user_and_client() {
         "openid https://www.googleapis.com/auth/userinfo.email \
          https://www.googleapis.com/auth/userinfo.profile"
     );
+}
+
+#[tokio::test]
+async fn a_disabled_or_deleted_client_is_refused_and_works_again_once_restored() {
+    let emu = spawn_auto().await;
+    let tokens = emu.tokens_for("alice@example.com", GMAIL_READONLY).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+
+    let mut answers = Vec::new();
+    for status in ["disabled", "deleted", "active"] {
+        let (code, _) = emu
+            .post_json(
+                &format!("/emulator/clients/{CLIENT_ID}/status"),
+                &serde_json::json!({ "status": status }),
+            )
+            .await;
+        assert_eq!(code, 200);
+        answers.push(emu.token(&refresh).await);
+    }
+
+    assert_eq!(
+        answers[0],
+        (
+            401,
+            serde_json::json!({"error": "disabled_client", "error_description": "The OAuth client was disabled."})
+        )
+    );
+    assert_eq!(
+        answers[1],
+        (
+            401,
+            serde_json::json!({"error": "deleted_client", "error_description": "The OAuth client was deleted."})
+        )
+    );
+    assert_eq!(answers[2].0, 200, "{:?}", answers[2].1);
 }

@@ -34,6 +34,9 @@ pub enum AppError {
         authorization_url: Url,
         reason: String,
     },
+    /// Google refuses the OAuth client: the operator must fix the secret.
+    #[error("{0}")]
+    ClientMisconfigured(String),
     /// Google could not be reached or answered nonsense; safe to show.
     #[error("{0}")]
     Upstream(String),
@@ -50,6 +53,7 @@ impl AppError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthenticated { .. } | Self::Reauthorize { .. } => StatusCode::UNAUTHORIZED,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::ClientMisconfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +119,9 @@ impl IntoResponse for AppError {
                 json!({"error": "rate_limited", "message": self.to_string()})
             }
             Self::Upstream(_) => json!({"error": "upstream", "message": self.to_string()}),
+            Self::ClientMisconfigured(_) => {
+                json!({"error": "client_misconfigured", "message": self.to_string()})
+            }
             Self::Internal(_) => json!({"error": "internal", "message": "internal error"}),
         };
         let mut response = (status, Json(body)).into_response();
@@ -143,6 +150,10 @@ impl From<mailgrant::Error> for AppError {
                 authorization_url,
                 reason: reason.to_string(),
             },
+            e @ E::ClientMisconfigured { .. } => {
+                tracing::error!(error = %e, "Google rejects the OAuth client");
+                Self::ClientMisconfigured(e.to_string())
+            }
             E::OAuth(OAuthError::Rejected { code, .. }) if code == "invalid_grant" => Self::BadRequest(
                 "Google rejected the authorization code (invalid_grant): it was used, expired, or not issued to this sign-in"
                     .to_owned(),

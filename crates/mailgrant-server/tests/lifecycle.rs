@@ -182,57 +182,101 @@ async fn token_endpoint_down_longer_than_the_retries_is_a_503_that_keeps_the_gra
 }
 
 #[tokio::test]
-async fn invalid_grant_and_invalid_client_are_fatal_and_recorded_with_when_and_why() {
+async fn invalid_grant_is_fatal_recorded_with_when_and_why_and_keeps_the_sealed_refresh_token() {
     let receiver = Receiver::default();
     let app = app_with(&receiver, Duration::from_secs(2)).await;
     let alice = app.google.add_user(ALICE, 3);
-    let bob = app.google.add_user("bob@example.com", 3);
     app.sign_in_ok(ALICE).await;
-    app.sign_in_ok("bob@example.com").await;
     app.expire_stored_tokens().await;
+    let sealed = app.rows().await[0].refresh_token.clone();
     app.google
         .control(&format!("users/{ALICE}/revoke"), json!({}))
         .await;
-    let before = app.google.counters().await["token_grants"]["refresh_token"]
-        .as_u64()
-        .unwrap();
+    let before = app.google.refresh_grants().await;
 
     let revoked = token(&app, &alice).await;
-    fault(&app, json!({"endpoint": "token", "count": 1, "status": 401, "body": "{\"error\":\"invalid_client\",\"error_description\":\"Unauthorized\"}"})).await;
-    let bad_client = token(&app, &bob).await;
 
     assert_eq!(revoked.status(), StatusCode::CONFLICT);
-    assert_eq!(bad_client.status(), StatusCode::CONFLICT);
-    let rows = app.rows().await;
-    let row = |id: &str| rows.iter().find(|r| r.user_id == id).unwrap().clone();
-    assert!(
-        row(&alice)
-            .revoked_reason
-            .unwrap()
-            .contains("invalid_grant")
-    );
-    assert!(row(&bob).revoked_reason.unwrap().contains("invalid_client"));
-    assert!(row(&alice).revoked_at.is_some() && row(&bob).revoked_at.is_some());
+    let row = app.rows().await.remove(0);
+    assert!(row.revoked_reason.unwrap().contains("invalid_grant"));
+    assert!(row.revoked_at.is_some());
+    assert!(sealed.is_some());
+    assert_eq!(row.refresh_token, sealed, "the sealed refresh token stays");
+    assert_eq!(row.access_token, None);
     // Fatal means no retries: Google saw no further successful refresh.
-    assert_eq!(
-        app.google.counters().await["token_grants"]["refresh_token"]
-            .as_u64()
-            .unwrap(),
-        before
-    );
-    let events = receiver.wait_for(4).await;
-    let revocations: Vec<_> = events
-        .iter()
-        .filter(|e| e["type"] == "credential.revoked")
-        .collect();
-    assert_eq!(revocations.len(), 2, "{events:?}");
+    assert_eq!(app.google.refresh_grants().await, before);
+    let events = receiver.wait_for(2).await;
     assert_eq!(
         events
             .iter()
-            .filter(|e| e["type"] == "credential.created")
-            .count(),
-        2
+            .map(|e| e["type"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["credential.created", "credential.revoked"]
     );
+}
+
+#[tokio::test]
+async fn errors_about_the_client_touch_no_row_answer_503_and_alarm_once() {
+    let receiver = Receiver::default();
+    let app = app_with(&receiver, Duration::from_secs(2)).await;
+    let alice = app.google.add_user(ALICE, 3);
+    app.sign_in_ok(ALICE).await;
+    app.expire_stored_tokens().await;
+    let before = app.rows().await;
+    let answers = [
+        ("invalid_client", "Unauthorized"),
+        ("unauthorized_client", "Unauthorized"),
+        ("disabled_client", "The OAuth client was disabled."),
+        ("deleted_client", "The OAuth client was deleted."),
+    ];
+
+    let mut responses = Vec::new();
+    for (error, description) in answers {
+        let body = json!({"error": error, "error_description": description}).to_string();
+        fault(
+            &app,
+            json!({"endpoint": "token", "count": 1, "status": 401, "body": body}),
+        )
+        .await;
+        let response = token(&app, &alice).await;
+        let status = response.status();
+        let retry_after = response.headers().contains_key("retry-after");
+        responses.push((status, retry_after, response.json::<Value>().await.unwrap()));
+    }
+
+    assert_eq!(app.rows().await, before, "no row changed");
+    for ((status, retry_after, body), (error, description)) in responses.iter().zip(answers) {
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(retry_after);
+        assert_eq!(body["error"], "client_misconfigured");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("the OAuth client is rejected by Google: check the client secret")
+                && message.contains(error)
+                && message.contains(description),
+            "{message}"
+        );
+    }
+    // Each was answered at once: no retries of a client error.
+    assert_eq!(app.google.refresh_grants().await, 0);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "mailgrant_client_misconfigured_total 4"),
+        "{metrics}"
+    );
+    // One alarm a minute, however many callers hit the fault.
+    let events = receiver.wait_for(3).await;
+    let alarms: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "client.misconfigured")
+        .collect();
+    assert_eq!(alarms.len(), 1, "{events:?}");
+    assert_eq!(alarms[0]["code"], "invalid_client");
+    assert!(events.iter().all(|e| e["type"] != "credential.revoked"));
+    // The fault is gone: the same grant works, no consent needed.
+    assert_eq!(token(&app, &alice).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -57,8 +57,17 @@ pub enum Error {
     /// Another caller's refresh failed with this error (shared single-flight result).
     #[error("{0}")]
     Shared(String),
+    /// Google refuses the OAuth client itself (`invalid_client`,
+    /// `unauthorized_client`, `disabled_client`, `deleted_client`): the
+    /// deployment's fault, not the user's. No grant was touched; fix the
+    /// client secret (or client) and every grant works again.
+    #[error("the OAuth client is rejected by Google: check the client secret ({code}{})", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    ClientMisconfigured {
+        code: String,
+        description: Option<String>,
+    },
     #[error(transparent)]
-    OAuth(#[from] OAuthError),
+    OAuth(OAuthError),
     #[error(transparent)]
     UserInfo(#[from] UserInfoError),
     #[error(transparent)]
@@ -67,6 +76,20 @@ pub enum Error {
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Gmail(#[from] GmailError),
+}
+
+impl From<OAuthError> for Error {
+    /// A refusal of the client becomes [`Error::ClientMisconfigured`] wherever
+    /// it comes from (code exchange, refresh, import); anything else stays an
+    /// [`Error::OAuth`].
+    fn from(error: OAuthError) -> Self {
+        match error {
+            OAuthError::Rejected { code, description } if crate::oauth::is_client_error(&code) => {
+                Error::ClientMisconfigured { code, description }
+            }
+            other => Error::OAuth(other),
+        }
+    }
 }
 
 impl Error {
@@ -94,6 +117,10 @@ impl Error {
                 user_id: user_id.clone(),
                 attempts: *attempts,
                 reason: reason.clone(),
+            },
+            Error::ClientMisconfigured { code, description } => Error::ClientMisconfigured {
+                code: code.clone(),
+                description: description.clone(),
             },
             Error::Gmail(gmail) => Error::Gmail(gmail.clone()),
             other => Error::Shared(other.to_string()),

@@ -18,8 +18,11 @@ pub struct StatusLabel {
 /// Counters shared by the broker and the Gmail client.
 #[derive(Default)]
 pub struct Metrics {
-    /// Refresh grants sent, by outcome: `ok`, `transient_error`, `revoked`.
+    /// Refresh grants sent, by outcome: `ok`, `transient_error`, `revoked`,
+    /// `client_rejected`.
     pub refreshes: Family<OutcomeLabel, Counter>,
+    /// Answers of Google's token endpoint that refuse the OAuth client itself.
+    pub client_misconfigured: Counter,
     /// Credentials that stopped working or were disconnected.
     pub revocations: Counter,
     /// Gmail API answers by HTTP status (0: no answer).
@@ -37,6 +40,11 @@ impl Metrics {
             "mailgrant_revocations",
             "Credentials found revoked or disconnected",
             self.revocations.clone(),
+        );
+        registry.register(
+            "mailgrant_client_misconfigured",
+            "Token endpoint answers refusing the OAuth client (wrong secret, disabled or deleted client)",
+            self.client_misconfigured.clone(),
         );
         registry.register(
             "mailgrant_gmail_calls",

@@ -98,13 +98,40 @@ pub enum OAuthError {
 }
 
 impl OAuthError {
-    /// True when the grant itself is dead and only a new consent helps:
-    /// `invalid_grant` (revoked, expired, password change), and a client Google
-    /// no longer accepts (`invalid_client`, `unauthorized_client`).
+    /// True when the user's grant itself is dead and only a new consent
+    /// helps: `invalid_grant` (revoked, expired, password change), and
+    /// nothing else. Google authenticates the client before it looks at the
+    /// grant (RFC 6749 §5.2 lists `invalid_client` apart from
+    /// `invalid_grant`), so this code never stands for a client fault.
     pub fn is_grant_dead(&self) -> bool {
-        matches!(self, Self::Rejected { code, .. }
-            if matches!(code.as_str(), "invalid_grant" | "invalid_client" | "unauthorized_client"))
+        matches!(self, Self::Rejected { code, .. } if code == "invalid_grant")
     }
+
+    /// True when Google refuses the OAuth client, not the user: the
+    /// deployment is misconfigured and no grant may be touched.
+    ///
+    /// - `invalid_client` "Unauthorized" (HTTP 401) for a wrong or rotated
+    ///   secret: gh:adrielcafe/AndroidOAuth#2, gh:jaredhanson/passport-google-oauth#48
+    ///   ("secret id not being correct"), gh:teranetsrl/oauth2_client#145,
+    ///   gh:hrishikeshrt/google_drive_ocr#8 (a re-created project);
+    ///   "The OAuth client was not found." for an unknown client id
+    ///   (gh:data-for-change/anyway#674).
+    /// - `unauthorized_client` "Unauthorized" (HTTP 401) for a refresh token
+    ///   sent with another client's id and secret: gh:timfee/meet#25,
+    ///   gh:prasmussen/gdrive#375 (fixed by using the owning client).
+    /// - `disabled_client` "The OAuth client was disabled." (HTTP 401 from the
+    ///   token endpoint: gh:openpubkey/opkssh#617) and `deleted_client`
+    ///   "The OAuth client was deleted." (gh:prasmussen/gdrive#646).
+    ///
+    /// Any other code naming the client (`*_client`) counts too.
+    pub fn is_client_rejected(&self) -> bool {
+        matches!(self, Self::Rejected { code, .. } if is_client_error(code))
+    }
+}
+
+/// Whether an OAuth error code is about the client ([`OAuthError::is_client_rejected`]).
+pub(crate) fn is_client_error(code: &str) -> bool {
+    code.ends_with("_client")
 }
 
 fn request_error<RE, T>(error: RequestTokenError<RE, T>) -> OAuthError

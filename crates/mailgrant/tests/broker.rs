@@ -51,6 +51,9 @@ impl CredentialStore for FlakyStore {
     async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError> {
         self.inner.mark_revoked(user_id, reason).await
     }
+    async fn reinstate(&self, user_id: &str, update: &RefreshUpdate) -> Result<bool, StoreError> {
+        self.inner.reinstate(user_id, update).await
+    }
     async fn delete(&self, user_id: &str) -> Result<bool, StoreError> {
         self.inner.delete(user_id).await
     }

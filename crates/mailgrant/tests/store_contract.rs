@@ -98,7 +98,9 @@ async fn refresh_writes_access_and_rotated_refresh_token_together(store: Arc<dyn
     );
 }
 
-async fn revocation_forgets_tokens_until_a_new_consent(store: Arc<dyn CredentialStore>) {
+async fn revocation_keeps_the_sealed_refresh_token_until_a_new_consent(
+    store: Arc<dyn CredentialStore>,
+) {
     store
         .save_grant(&grant("u1", Some(b"refresh-1")))
         .await
@@ -106,7 +108,10 @@ async fn revocation_forgets_tokens_until_a_new_consent(store: Arc<dyn Credential
     assert!(store.mark_revoked("u1", "invalid_grant").await.unwrap());
     let revoked = store.get("u1").await.unwrap().unwrap();
     assert_eq!(revoked.revoked.as_ref().unwrap().reason, "invalid_grant");
-    assert_eq!((revoked.refresh_token, revoked.access_token), (None, None));
+    assert_eq!(
+        (revoked.refresh_token, revoked.access_token),
+        (Some(token(b"refresh-1")), None)
+    );
     let update = RefreshUpdate {
         access_token: token(b"late"),
         access_token_expires_at: 3_000,
@@ -128,6 +133,33 @@ async fn revocation_forgets_tokens_until_a_new_consent(store: Arc<dyn Credential
     assert_eq!(back.revoked, None);
     assert_eq!(back.refresh_token, Some(token(b"refresh-2")));
     assert!(!store.mark_revoked("nobody", "x").await.unwrap());
+}
+
+async fn a_wrong_revocation_is_undone_by_reinstate(store: Arc<dyn CredentialStore>) {
+    store
+        .save_grant(&grant("u1", Some(b"refresh-1")))
+        .await
+        .unwrap();
+    let update = RefreshUpdate {
+        access_token: token(b"access-2"),
+        access_token_expires_at: 4_000,
+        scopes: vec!["a".to_owned()],
+        refresh_token: None,
+    };
+    assert!(
+        !store.reinstate("u1", &update).await.unwrap(),
+        "only a revoked row is reinstated"
+    );
+    store.mark_revoked("u1", "invalid_grant").await.unwrap();
+
+    assert!(store.reinstate("u1", &update).await.unwrap());
+
+    let back = store.get("u1").await.unwrap().unwrap();
+    assert_eq!(back.revoked, None);
+    assert_eq!(back.refresh_token, Some(token(b"refresh-1")));
+    assert_eq!(back.access_token, Some(token(b"access-2")));
+    assert_eq!(back.access_token_expires_at, Some(4_000));
+    assert!(!store.reinstate("nobody", &update).await.unwrap());
 }
 
 async fn delete_and_list(store: Arc<dyn CredentialStore>) {
@@ -174,13 +206,22 @@ async fn tokens_are_replaced_only_if_unchanged(store: Arc<dyn CredentialStore>) 
     let got = store.get("u1").await.unwrap().unwrap();
     assert_eq!(got.refresh_token, reencrypted.refresh_token);
     assert_eq!(got.access_token, reencrypted.access_token);
-    // A revoked row has no tokens: NULL must match NULL.
+    // A revoked row has no access token: NULL must match NULL.
     store.mark_revoked("u1", "invalid_grant").await.unwrap();
+    let revoked = TokenPair {
+        refresh_token: reencrypted.refresh_token.clone(),
+        access_token: None,
+    };
+    assert!(
+        store
+            .replace_tokens("u1", &revoked, &revoked)
+            .await
+            .unwrap()
+    );
     let none = TokenPair {
         refresh_token: None,
         access_token: None,
     };
-    assert!(store.replace_tokens("u1", &none, &none).await.unwrap());
     assert!(!store.replace_tokens("nobody", &none, &none).await.unwrap());
 }
 
@@ -212,7 +253,8 @@ contract!(
     grant_is_stored_and_found_by_id_and_email,
     grant_without_refresh_token_keeps_the_stored_one,
     refresh_writes_access_and_rotated_refresh_token_together,
-    revocation_forgets_tokens_until_a_new_consent,
+    revocation_keeps_the_sealed_refresh_token_until_a_new_consent,
+    a_wrong_revocation_is_undone_by_reinstate,
     delete_and_list,
     tokens_are_replaced_only_if_unchanged,
 );

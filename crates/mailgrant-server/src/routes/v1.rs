@@ -191,6 +191,17 @@ pub async fn token(
             })),
         )
             .into_response(),
+        Err(e @ mailgrant::Error::ClientMisconfigured { .. }) => {
+            let mut response = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "client_misconfigured",
+                e.to_string(),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "60".parse().expect("static header"));
+            response
+        }
         Err(e @ (mailgrant::Error::RefreshFailed { .. } | mailgrant::Error::Shared(_))) => {
             tracing::warn!(user = %id, error = %e, "token refresh failed");
             let mut response = error(

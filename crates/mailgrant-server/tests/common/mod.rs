@@ -362,6 +362,32 @@ impl TestApp {
         pool.close().await;
     }
 
+    /// Every column of every row of the credentials table, each row one
+    /// line of SQLite's `quote()` literals: for "nothing changed" checks.
+    pub async fn raw_table(&self) -> Vec<String> {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap();
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('credentials') ORDER BY cid")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let line = columns
+            .iter()
+            .map(|c| format!("quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {line} FROM credentials ORDER BY user_id"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        rows
+    }
+
     /// Every row of the credentials table, as the database holds it.
     pub async fn rows(&self) -> Vec<Row> {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path.display()))

@@ -23,6 +23,13 @@ pub enum CredentialEvent {
     /// The grant is gone (Google said `invalid_grant`, or it was disconnected).
     #[serde(rename = "credential.revoked")]
     Revoked { user_id: String, reason: String },
+    /// Google refuses the OAuth client (wrong or rotated secret, disabled or
+    /// deleted client). Sent at most once a minute per process.
+    #[serde(rename = "client.misconfigured")]
+    ClientMisconfigured {
+        code: String,
+        description: Option<String>,
+    },
 }
 
 /// Receives events; must not block (spawn to do I/O).

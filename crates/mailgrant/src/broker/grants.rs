@@ -26,7 +26,8 @@ impl Broker {
             .config
             .oauth
             .exchange_code(code, pkce_verifier, redirect)
-            .await?;
+            .await
+            .map_err(|e| self.oauth_failure(e))?;
         let user = userinfo::fetch(
             &self.config.http,
             &self.config.userinfo_url,
@@ -105,7 +106,12 @@ impl Broker {
         &self,
         refresh_token: &SecretString,
     ) -> Result<Connected, Error> {
-        let tokens = self.config.oauth.refresh(refresh_token).await?;
+        let tokens = self
+            .config
+            .oauth
+            .refresh(refresh_token)
+            .await
+            .map_err(|e| self.oauth_failure(e))?;
         let user = userinfo::fetch(
             &self.config.http,
             &self.config.userinfo_url,
@@ -117,6 +123,48 @@ impl Broker {
         let connected = self.store_grant(user, &tokens, Some(kept), scopes).await?;
         tracing::info!(user = %connected.user.id, "imported a refresh token");
         Ok(connected)
+    }
+
+    /// Tries the stored refresh token once, whatever the row's status: a
+    /// revocation that turns out to be wrong (recorded while Google had a
+    /// fault, say) is cleared when Google accepts the token. `Ok(true)`: the
+    /// row was revoked and is active again; `Ok(false)`: it was active and
+    /// still is. A refusal keeps (or makes) the row revoked.
+    #[tracing::instrument(skip_all, fields(user = %user_id))]
+    pub async fn recheck(&self, user_id: &str) -> Result<bool, Error> {
+        let credential = self.credential(user_id).await?;
+        let email = credential.email.as_deref();
+        let Some(sealed) = &credential.refresh_token else {
+            return Err(self.reauthorize(user_id, email, ReauthReason::NoRefreshToken));
+        };
+        let refresh_token = self.config.keys.decrypt(&sealed.0, user_id)?;
+        let tokens = match self.config.oauth.refresh(&refresh_token).await {
+            Ok(tokens) => tokens,
+            Err(error) if error.is_grant_dead() => {
+                let reason = error.to_string();
+                if credential.revoked.is_none() {
+                    self.mark_revoked(user_id, &reason).await?;
+                }
+                return Err(self.reauthorize(user_id, email, ReauthReason::Revoked { reason }));
+            }
+            Err(error) => return Err(self.oauth_failure(error)),
+        };
+        let update = self.refresh_update(user_id, &tokens, &credential.scopes);
+        self.cache.forget(user_id);
+        let was_revoked = credential.revoked.is_some();
+        let written = if was_revoked {
+            self.config.store.reinstate(user_id, &update).await?
+        } else {
+            self.config.store.save_refresh(user_id, &update).await?
+        };
+        if !written {
+            // Deleted, revoked or reinstated by someone else meanwhile.
+            return Err(Error::UnknownUser(user_id.to_owned()));
+        }
+        if was_revoked {
+            tracing::warn!(user = %user_id, "revocation undone: Google accepts the stored refresh token");
+        }
+        Ok(was_revoked)
     }
 
     /// The stored refresh token of a live grant, for export. Callers own the

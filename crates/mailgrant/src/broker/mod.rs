@@ -10,6 +10,7 @@ mod flight;
 mod grants;
 mod refresh;
 mod retry;
+mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,10 @@ use crate::oauth::{OAuthClient, TokenSet};
 use crate::store::{CredentialStore, EncryptedToken, StoredCredential, now_unix};
 use crate::userinfo::UserInfo;
 use cache::TokenCache;
+use throttle::Throttle;
+
+/// How often a misconfigured client is logged and announced at most.
+const CLIENT_ALARM_INTERVAL: Duration = Duration::from_secs(60);
 use flight::SingleFlight;
 
 /// Refresh this long before Google's expiry, so a token handed out stays good
@@ -83,6 +88,8 @@ pub struct Broker {
     config: BrokerConfig,
     flights: SingleFlight<Outcome>,
     cache: TokenCache,
+    /// Paces the `client.misconfigured` alarm: once a minute at most.
+    client_alarm: Throttle,
 }
 
 impl Broker {
@@ -91,6 +98,7 @@ impl Broker {
             cache: TokenCache::new(config.token_cache_ttl),
             config,
             flights: SingleFlight::default(),
+            client_alarm: Throttle::new(CLIENT_ALARM_INTERVAL),
         }
     }
 
@@ -213,13 +221,17 @@ impl Broker {
         Ok(token)
     }
 
-    async fn live_credential(&self, user_id: &str) -> Result<StoredCredential, Error> {
-        let credential = self
-            .config
+    /// The user's row, whatever its status.
+    async fn credential(&self, user_id: &str) -> Result<StoredCredential, Error> {
+        self.config
             .store
             .get(user_id)
             .await?
-            .ok_or_else(|| Error::UnknownUser(user_id.to_owned()))?;
+            .ok_or_else(|| Error::UnknownUser(user_id.to_owned()))
+    }
+
+    async fn live_credential(&self, user_id: &str) -> Result<StoredCredential, Error> {
+        let credential = self.credential(user_id).await?;
         if let Some(revocation) = &credential.revoked {
             return Err(self.reauthorize(
                 user_id,
@@ -249,6 +261,27 @@ impl Broker {
             expires_at,
             scopes: credential.scopes.clone(),
         }))
+    }
+
+    /// An OAuth failure as the caller sees it. Google's refusal of the client
+    /// becomes [`Error::ClientMisconfigured`], is counted, and is logged and
+    /// told to the event sink at most once a minute.
+    pub(crate) fn oauth_failure(&self, error: crate::oauth::OAuthError) -> Error {
+        let error = Error::from(error);
+        if let Error::ClientMisconfigured { code, description } = &error {
+            self.config.metrics.client_misconfigured.inc();
+            if self.client_alarm.due() {
+                tracing::error!(%code, description = description.as_deref().unwrap_or(""),
+                    "Google rejects the OAuth client: check the client secret; no grant was changed");
+                self.config
+                    .events
+                    .emit(CredentialEvent::ClientMisconfigured {
+                        code: code.clone(),
+                        description: description.clone(),
+                    });
+            }
+        }
+        error
     }
 
     async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<(), Error> {

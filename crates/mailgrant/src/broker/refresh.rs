@@ -63,18 +63,7 @@ impl Broker {
         let tokens = self
             .refresh_with_retries(user_id, email, &refresh_token)
             .await?;
-        let update = RefreshUpdate {
-            access_token: self.seal(&tokens.access_token, user_id),
-            access_token_expires_at: expires_at(&tokens),
-            scopes: tokens
-                .scopes
-                .clone()
-                .unwrap_or_else(|| credential.scopes.clone()),
-            // Google does not rotate refresh tokens today; if it does, the new
-            // one is written in the same statement as the access token, before
-            // the access token is handed out.
-            refresh_token: tokens.refresh_token.as_ref().map(|t| self.seal(t, user_id)),
-        };
+        let update = self.refresh_update(user_id, &tokens, &credential.scopes);
         if !self.config.store.save_refresh(user_id, &update).await? {
             return Err(self.reauthorize(
                 user_id,
@@ -90,6 +79,27 @@ impl Broker {
             expires_at: update.access_token_expires_at,
             scopes: update.scopes,
         })
+    }
+
+    /// What a refresh that brought `tokens` writes, sealed for `user_id`.
+    pub(super) fn refresh_update(
+        &self,
+        user_id: &str,
+        tokens: &TokenSet,
+        stored_scopes: &[String],
+    ) -> RefreshUpdate {
+        RefreshUpdate {
+            access_token: self.seal(&tokens.access_token, user_id),
+            access_token_expires_at: expires_at(tokens),
+            scopes: tokens
+                .scopes
+                .clone()
+                .unwrap_or_else(|| stored_scopes.to_vec()),
+            // Google does not rotate refresh tokens today; if it does, the new
+            // one is written in the same statement as the access token, before
+            // the access token is handed out.
+            refresh_token: tokens.refresh_token.as_ref().map(|t| self.seal(t, user_id)),
+        }
     }
 
     /// The refresh grant, retried with backoff while the failure is transient;
@@ -122,6 +132,11 @@ impl Broker {
                     tracing::warn!(user = %user_id, %reason, "grant is dead; marking revoked");
                     self.mark_revoked(user_id, &reason).await?;
                     return Err(self.reauthorize(user_id, email, ReauthReason::Revoked { reason }));
+                }
+                Err(error) if error.is_client_rejected() => {
+                    // The deployment's fault: no row is touched, no retry helps.
+                    self.config.metrics.refresh("client_rejected");
+                    return Err(self.oauth_failure(error));
                 }
                 Err(error) => {
                     self.config.metrics.refresh("transient_error");

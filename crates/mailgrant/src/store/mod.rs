@@ -109,8 +109,14 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Records a refresh; `false` when the user is gone or revoked meanwhile.
     async fn save_refresh(&self, user_id: &str, update: &RefreshUpdate)
     -> Result<bool, StoreError>;
-    /// Marks the grant dead and forgets its tokens.
+    /// Marks the grant dead and forgets its access token. The encrypted
+    /// refresh token stays until a new consent replaces it or the user is
+    /// deleted, so that a revocation found to be wrong can be undone
+    /// ([`CredentialStore::reinstate`]).
     async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError>;
+    /// Records a refresh that worked for a revoked row and clears the
+    /// revocation; `false` when the row is gone or not revoked.
+    async fn reinstate(&self, user_id: &str, update: &RefreshUpdate) -> Result<bool, StoreError>;
     /// Removes the user's row entirely.
     async fn delete(&self, user_id: &str) -> Result<bool, StoreError>;
     /// Users ordered by id, after `after`, at most `limit`.

@@ -63,6 +63,40 @@ macro_rules! sql_store_helpers {
                 .await?;
             Ok(row.map(Into::into))
         }
+
+        /// A refresh's tokens, written to a live row, or with `reinstate` to
+        /// a revoked one whose revocation it clears.
+        async fn write_refresh(
+            &self,
+            user_id: &str,
+            update: &RefreshUpdate,
+            reinstate: bool,
+        ) -> Result<bool, StoreError> {
+            let (clear, status) = if reinstate {
+                (", revoked_at = NULL, revoked_reason = NULL", "IS NOT NULL")
+            } else {
+                ("", "IS NULL")
+            };
+            let sql = format!(
+                "UPDATE credentials SET
+                     access_token = $2,
+                     access_token_expires_at = $3,
+                     scopes = $4,
+                     refresh_token = COALESCE($5, refresh_token),
+                     updated_at = $6{clear}
+                 WHERE user_id = $1 AND revoked_at {status}"
+            );
+            let result = sqlx::query(AssertSqlSafe(statement(&sql)))
+                .bind(user_id)
+                .bind(&update.access_token.0)
+                .bind(update.access_token_expires_at)
+                .bind(join_scopes(&update.scopes))
+                .bind(update.refresh_token.as_ref().map(|t| &t.0))
+                .bind(now_unix())
+                .execute(&self.pool)
+                .await?;
+            Ok(result.rows_affected() == 1)
+        }
     };
 }
 
@@ -126,31 +160,23 @@ macro_rules! sql_store_methods {
                 user_id: &str,
                 update: &RefreshUpdate,
             ) -> Result<bool, StoreError> {
-                let result = sqlx::query(AssertSqlSafe(statement(
-                    "UPDATE credentials SET
-                         access_token = $2,
-                         access_token_expires_at = $3,
-                         scopes = $4,
-                         refresh_token = COALESCE($5, refresh_token),
-                         updated_at = $6
-                     WHERE user_id = $1 AND revoked_at IS NULL",
-                )))
-                .bind(user_id)
-                .bind(&update.access_token.0)
-                .bind(update.access_token_expires_at)
-                .bind(join_scopes(&update.scopes))
-                .bind(update.refresh_token.as_ref().map(|t| &t.0))
-                .bind(now_unix())
-                .execute(&self.pool)
-                .await?;
-                Ok(result.rows_affected() == 1)
+                self.write_refresh(user_id, update, false).await
+            }
+
+            async fn reinstate(
+                &self,
+                user_id: &str,
+                update: &RefreshUpdate,
+            ) -> Result<bool, StoreError> {
+                self.write_refresh(user_id, update, true).await
             }
 
             async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError> {
                 let now = now_unix();
+                // The refresh token stays (encrypted): see the trait's doc.
                 let result = sqlx::query(AssertSqlSafe(statement(
                     "UPDATE credentials SET
-                         refresh_token = NULL, access_token = NULL, access_token_expires_at = NULL,
+                         access_token = NULL, access_token_expires_at = NULL,
                          revoked_at = $2, revoked_reason = $3, updated_at = $2
                      WHERE user_id = $1",
                 )))

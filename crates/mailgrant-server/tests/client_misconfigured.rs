@@ -1,0 +1,95 @@
+//! A replica whose OAuth client Google refuses (a wrong or freshly rotated
+//! secret) must not touch a single stored grant: every caller gets a 503
+//! naming the cause, and once the secret is right every user works again
+//! without going back through consent.
+
+mod common;
+
+use common::{TestApp, TestEmulator};
+use mailgrant::config::ClientSecrets;
+use mailgrant::store;
+use mailgrant_server::api_keys::ApiKeys;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const CLIENT: &str = "replicas.apps.googleusercontent.com";
+const KEY: &str = "client-check-api-key-0123456789";
+const USERS: usize = 50;
+
+/// A replica on `first`'s database and keys, with `secret` as its client secret.
+async fn replica(first: &TestApp, secret: &str) -> TestApp {
+    let store = store::open(&format!("sqlite://{}", first.db_path.display()))
+        .await
+        .unwrap();
+    let keys = first.keys.clone();
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&first.client_secrets_path).unwrap())
+            .unwrap();
+    json["web"]["client_secret"] = secret.into();
+    let secrets = ClientSecrets::parse(&json.to_string(), "replica".as_ref()).unwrap();
+    TestApp::spawn_with(&first.google, CLIENT, move |settings| {
+        settings.client_secrets.client_secret = secrets.client_secret;
+        settings.store = store;
+        settings.keys = keys;
+        settings.api_keys = ApiKeys::parse(&[KEY.to_owned()]).unwrap();
+    })
+    .await
+}
+
+async fn tokens(app: &TestApp, users: &[String]) -> Vec<(StatusCode, Value)> {
+    let calls = users.iter().map(|id| {
+        let request = app
+            .client
+            .get(format!("{}/v1/users/{id}/token", app.address))
+            .bearer_auth(KEY);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json().await.unwrap())
+        }
+    });
+    futures::future::join_all(calls).await
+}
+
+#[tokio::test]
+async fn a_replica_with_a_wrong_secret_changes_no_row_and_the_right_secret_brings_every_user_back()
+{
+    let google = TestEmulator::start().await;
+    let first = TestApp::spawn_on(&google, CLIENT).await;
+    let mut users = Vec::new();
+    for i in 0..USERS {
+        let email = format!("user{i}@example.com");
+        users.push(google.add_user(&email, 1));
+        first.sign_in_ok(&email).await;
+    }
+    first.expire_stored_tokens().await;
+    let consents = google.counters().await["token_grants"]["authorization_code"].clone();
+    let before = first.raw_table().await;
+    assert_eq!(before.len(), USERS);
+
+    let wrong = replica(&first, "GOCSPX-not-the-secret").await;
+    let refused = tokens(&wrong, &users).await;
+    let after_wrong = first.raw_table().await;
+    let right = replica(&first, &first.client_secret).await;
+    let served = tokens(&right, &users).await;
+
+    assert_eq!(after_wrong, before, "rows changed under a wrong secret");
+    for (status, body) in &refused {
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["error"], "client_misconfigured");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("check the client secret")
+        );
+    }
+    for (status, body) in &served {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+        assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+    assert_eq!(
+        google.counters().await["token_grants"]["authorization_code"],
+        consents,
+        "nobody had to consent again"
+    );
+}
