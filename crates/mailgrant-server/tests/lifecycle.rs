@@ -10,13 +10,22 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use common::{TestApp, TestEmulator};
 use mailgrant::SecretString;
-use mailgrant::webhook::{SIGNATURE_HEADER, WebhookSink};
+use mailgrant::webhook::{
+    EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSink, signature,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ALICE: &str = "alice@example.com";
 const KEY: &str = "lifecycle-api-key-0123456789";
 const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
 
 /// A webhook receiver that keeps every event whose signature checks out.
 #[derive(Clone, Default)]
@@ -33,16 +42,28 @@ impl Receiver {
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let this = this.clone();
                 async move {
-                    let expected = mailgrant::webhook::signature(WEBHOOK_SECRET, &body);
-                    if headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok())
-                        == Some(expected.as_str())
+                    // As the README tells receivers: check the signature over
+                    // id, timestamp and body; refuse stale or repeated ids.
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let (id, timestamp) = (header(EVENT_ID_HEADER), header(TIMESTAMP_HEADER));
+                    let sent: u64 = timestamp.parse().unwrap_or_default();
+                    let expected = signature(WEBHOOK_SECRET, &id, sent, &body);
+                    let fresh = now().abs_diff(sent) <= 300;
+                    let event: Value = serde_json::from_slice(&body).unwrap();
+                    if header(SIGNATURE_HEADER) != expected || !fresh || event["id"] != id.as_str()
                     {
-                        this.events
-                            .lock()
-                            .unwrap()
-                            .push(serde_json::from_slice(&body).unwrap());
-                    } else {
                         *this.bad_signatures.lock().unwrap() += 1;
+                    } else {
+                        let mut events = this.events.lock().unwrap();
+                        if !events.iter().any(|e| e["id"] == id.as_str()) {
+                            events.push(event);
+                        }
                     }
                     StatusCode::NO_CONTENT
                 }

@@ -46,10 +46,12 @@ pub struct ClientSecrets {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    // The OS error is in the message and so not also a `source`: a
+    // printed cause chain would name it twice.
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} is not valid JSON: {reason}")]
     NotJson { path: PathBuf, reason: String },
@@ -77,9 +79,9 @@ pub enum ConfigError {
 impl ClientSecrets {
     /// Reads and validates a `client_secrets.json` file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::parse(&text, path)
     }

@@ -5,8 +5,6 @@
 //! The user id is bound as associated data, so a blob copied onto another user's
 //! row does not decrypt.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -15,6 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256, Sha512};
+
+use crate::files::{self, Existing};
 
 const VERSION: u8 = 1;
 const KEY_ID_LEN: usize = 8;
@@ -30,10 +30,12 @@ pub enum CryptoError {
     UnknownKey { key_id: String },
     #[error("stored token cannot be decrypted (corrupt, or not this user's)")]
     Corrupt,
-    #[error("key file {path}: {source}")]
+    // The OS error is in the message, so not also a `source` (a printed
+    // cause chain would name it twice).
+    #[error("key file {path}: {error}")]
     KeyFile {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -119,27 +121,40 @@ impl Keyring {
         })
     }
 
-    /// Reads `DIR/encryption.key`, or creates it with a new random key and 0600 rights.
+    /// Reads `DIR/encryption.key`, or creates it with a new random key and
+    /// 0600 rights. A key file that group or others can read is refused.
+    /// Two processes starting at once agree on one key: the file is created
+    /// new, never overwritten, and the loser reads the winner's.
     pub fn load_or_generate(data_dir: &Path) -> Result<(Self, KeySource), CryptoError> {
         let path = data_dir.join(KEY_FILE);
-        let key_file_error = |source| CryptoError::KeyFile {
+        let key_file_error = |error| CryptoError::KeyFile {
             path: path.clone(),
-            source,
+            error,
         };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => return Ok((Self::from_config(&text)?, KeySource::KeyFile(path))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(key_file_error(e)),
+        let read = || -> Result<Option<Self>, CryptoError> {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    files::ensure_private(&path).map_err(key_file_error)?;
+                    Ok(Some(Self::from_config(&text)?))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(key_file_error(e)),
+            }
+        };
+        if let Some(ring) = read()? {
+            return Ok((ring, KeySource::KeyFile(path)));
         }
         std::fs::create_dir_all(data_dir).map_err(key_file_error)?;
         let material: [u8; 32] = rand::random();
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).map_err(key_file_error)?;
-        writeln!(file, "{}", STANDARD.encode(material)).map_err(key_file_error)?;
-        file.sync_all().map_err(key_file_error)?;
+        let text = format!("{}\n", STANDARD.encode(material));
+        match files::write_private(&path, &text, Existing::Keep) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let ring = read()?.ok_or_else(|| key_file_error(e))?;
+                return Ok((ring, KeySource::KeyFile(path)));
+            }
+            Err(e) => return Err(key_file_error(e)),
+        }
         let ring = Self {
             current: Key::from_bytes(material),
             previous: Vec::new(),
@@ -166,23 +181,20 @@ impl Keyring {
         }
     }
 
-    /// Replaces `DIR/encryption.key` with this ring (written aside, then renamed,
-    /// so a crash leaves the old file or the new one, never half of one).
+    /// Replaces `DIR/encryption.key` with this ring (written aside, synced,
+    /// then renamed, so a crash leaves the old file or the new one, never
+    /// half of one).
     pub fn write_key_file(&self, data_dir: &Path) -> Result<PathBuf, CryptoError> {
         let path = data_dir.join(KEY_FILE);
-        let temporary = data_dir.join(format!("{KEY_FILE}.new"));
-        let key_file_error = |source| CryptoError::KeyFile {
+        files::write_private(
+            &path,
+            &format!("{}\n", self.config_value()),
+            Existing::Replace,
+        )
+        .map_err(|error| CryptoError::KeyFile {
             path: path.clone(),
-            source,
-        };
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temporary).map_err(key_file_error)?;
-        writeln!(file, "{}", self.config_value()).map_err(key_file_error)?;
-        file.sync_all().map_err(key_file_error)?;
-        std::fs::rename(&temporary, &path).map_err(key_file_error)?;
+            error,
+        })?;
         Ok(path)
     }
 
@@ -198,19 +210,38 @@ impl Keyring {
         STANDARD.encode(rand::random::<[u8; 32]>())
     }
 
+    /// The ids of every configured key, current first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|k| k.id.as_str())
+            .collect()
+    }
+
     /// The id of the key new blobs are encrypted with.
     pub fn current_key_id(&self) -> &str {
         &self.current.id
     }
 
-    /// 64 bytes derived from the current key for signing/encrypting cookies, so
-    /// that replicas sharing the encryption key share cookies too.
+    /// 64 bytes for each configured key, current first, derived for
+    /// encrypting cookies: the first encrypts, every one decrypts, so that
+    /// replicas part-way through a key rotation keep each other's sessions.
+    pub fn derive_cookie_keys(&self) -> Vec<[u8; 64]> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|key| {
+                Sha512::new()
+                    .chain_update(b"mailgrant cookie key v1")
+                    .chain_update(key.material)
+                    .finalize()
+                    .into()
+            })
+            .collect()
+    }
+
+    /// The cookie key of the current key ([`Keyring::derive_cookie_keys`]'s first).
     pub fn derive_cookie_key(&self) -> [u8; 64] {
-        Sha512::new()
-            .chain_update(b"mailgrant cookie key v1")
-            .chain_update(self.current.material)
-            .finalize()
-            .into()
+        self.derive_cookie_keys()[0]
     }
 
     /// Encrypts `plaintext` for the row of `user_id`.
@@ -338,6 +369,38 @@ mod tests {
         let (second, source) = Keyring::load_or_generate(dir.path()).unwrap();
         assert_eq!(source, KeySource::KeyFile(path));
         assert_eq!(first.current_key_id(), second.current_key_id());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_naming_chmod_600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        Keyring::load_or_generate(dir.path()).unwrap();
+        let path = dir.path().join(KEY_FILE);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+        let error = Keyring::load_or_generate(dir.path()).unwrap_err();
+
+        let message = error.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("chmod 600"), "{message}");
+    }
+
+    #[test]
+    fn cookie_keys_put_the_current_key_first_and_keep_the_others() {
+        let (old, new) = (
+            Keyring::generate_config_value(),
+            Keyring::generate_config_value(),
+        );
+        let before = Keyring::from_config(&old).unwrap();
+        let during = Keyring::from_config(&format!("{new},{old}")).unwrap();
+
+        let keys = during.derive_cookie_keys();
+
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1], before.derive_cookie_key());
+        assert_ne!(keys[0], keys[1]);
     }
 
     #[test]

@@ -9,14 +9,58 @@ use crate::store::{CredentialStore, EncryptedToken, StoreError, TokenPair};
 #[non_exhaustive]
 pub enum RotationError {
     #[error(
-        "the tokens of user {user_id} cannot be decrypted with the configured keys: {source}; nothing was changed"
+        "the tokens of user {user_id} cannot be decrypted with the configured keys: {error}; nothing was changed"
     )]
-    Undecryptable {
-        user_id: String,
-        source: CryptoError,
+    Undecryptable { user_id: String, error: CryptoError },
+    #[error(
+        "none of the {sampled} stored tokens sampled decrypts with the configured keys ({configured}); they were written with key {found}: configure that key (MAILGRANT_ENCRYPTION_KEY or the key file) or every request would fail"
+    )]
+    WrongKeys {
+        sampled: usize,
+        configured: String,
+        found: String,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How many stored tokens [`check_keys`] tries.
+pub const KEY_CHECK_SAMPLE: u32 = 20;
+
+/// At start: decrypts the tokens of up to `sample` stored users and fails
+/// when there are some and none decrypts (a wrong key would otherwise fail
+/// every request, user after user). Returns how many decrypted.
+pub async fn check_keys(
+    store: &dyn CredentialStore,
+    keys: &Keyring,
+    sample: u32,
+) -> Result<usize, RotationError> {
+    let users = store.list(None, sample).await?;
+    let tokens: Vec<(&str, &EncryptedToken)> = users
+        .iter()
+        .filter_map(|u| {
+            let token = u.refresh_token.as_ref().or(u.access_token.as_ref())?;
+            Some((u.user_id.as_str(), token))
+        })
+        .collect();
+    let readable = tokens
+        .iter()
+        .filter(|(user, token)| keys.decrypt(&token.0, user).is_ok())
+        .count();
+    if readable == 0 && !tokens.is_empty() {
+        let mut found: Vec<&str> = tokens
+            .iter()
+            .map(|(_, t)| Keyring::key_id_of(&t.0).unwrap_or("(unreadable)"))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        return Err(RotationError::WrongKeys {
+            sampled: tokens.len(),
+            configured: keys.key_ids().join(", "),
+            found: found.join(", "),
+        });
+    }
+    Ok(readable)
 }
 
 /// What a rotation did.
@@ -68,10 +112,10 @@ pub async fn reencrypt_all(
                 .into_iter()
                 .flatten()
             {
-                keys.decrypt(&token.0, &user.user_id).map_err(|source| {
+                keys.decrypt(&token.0, &user.user_id).map_err(|error| {
                     RotationError::Undecryptable {
                         user_id: user.user_id.clone(),
-                        source,
+                        error,
                     }
                 })?;
             }
@@ -96,9 +140,9 @@ pub async fn reencrypt_all(
                     report.unchanged += 1;
                     break;
                 }
-                let undecryptable = |source| RotationError::Undecryptable {
+                let undecryptable = |error| RotationError::Undecryptable {
                     user_id: user.user_id.clone(),
-                    source,
+                    error,
                 };
                 let replacement = TokenPair {
                     refresh_token: reseal(keys, &current.refresh_token, &user.user_id)

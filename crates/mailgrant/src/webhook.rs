@@ -1,6 +1,12 @@
 //! Credential events POSTed to a URL as JSON, signed with HMAC-SHA256 so the
-//! receiver knows they come from us: header `X-Mailgrant-Signature:
-//! sha256=<hex of HMAC(secret, body)>`, as GitHub signs its webhooks.
+//! receiver knows they come from us, and when. As the Standard Webhooks
+//! specification (https://www.standardwebhooks.com/) does it, each delivery
+//! carries the event's id (`X-Mailgrant-Event-Id`, the same on every retry)
+//! and the time it was sent (`X-Mailgrant-Timestamp`, Unix seconds), and the
+//! signature covers both: `X-Mailgrant-Signature: sha256=<hex of
+//! HMAC(secret, "{id}.{timestamp}.{body}")>`. A receiver rejects a
+//! timestamp more than a few minutes old and an id it has seen, so a
+//! captured delivery cannot be replayed.
 
 use std::time::Duration;
 
@@ -13,6 +19,8 @@ use crate::broker::{CredentialEvent, EventSink, RetryPolicy};
 use crate::http::describe;
 
 pub const SIGNATURE_HEADER: &str = "X-Mailgrant-Signature";
+pub const EVENT_ID_HEADER: &str = "X-Mailgrant-Event-Id";
+pub const TIMESTAMP_HEADER: &str = "X-Mailgrant-Timestamp";
 
 /// Sends each event in the background, retrying failed deliveries a few times.
 pub struct WebhookSink {
@@ -37,32 +45,55 @@ impl WebhookSink {
     }
 }
 
-/// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+/// `sha256=` and the hex HMAC-SHA256 of `message` under `secret`.
+pub fn hmac_sha256_hex(secret: &str, message: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
+    mac.update(message);
     let digest = mac.finalize().into_bytes();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256={hex}")
 }
 
+/// The `X-Mailgrant-Signature` of a delivery: covers its event id, its
+/// timestamp and its body.
+pub fn signature(secret: &str, event_id: &str, timestamp: u64, body: &[u8]) -> String {
+    let mut message = format!("{event_id}.{timestamp}.").into_bytes();
+    message.extend_from_slice(body);
+    hmac_sha256_hex(secret, &message)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 impl EventSink for WebhookSink {
     fn emit(&self, event: CredentialEvent) {
-        let sent_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let event_id = format!("evt_{:032x}", rand::random::<u128>());
         let mut body = serde_json::to_value(&event).expect("events serialize");
-        body["sent_at"] = sent_at.into();
+        body["id"] = event_id.clone().into();
+        body["sent_at"] = unix_now().into();
         let body = body.to_string();
-        let signature = signature(self.secret.expose_secret(), body.as_bytes());
         let (http, url, retry) = (self.http.clone(), self.url.clone(), self.retry);
+        let secret = self.secret.clone();
         tokio::spawn(async move {
             for attempt in 1..=retry.attempts {
+                // A new timestamp (and so signature) each attempt, the same id.
+                let timestamp = unix_now();
+                let signature = signature(
+                    secret.expose_secret(),
+                    &event_id,
+                    timestamp,
+                    body.as_bytes(),
+                );
                 let result = http
                     .post(url.clone())
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(EVENT_ID_HEADER, &event_id)
+                    .header(TIMESTAMP_HEADER, timestamp.to_string())
                     .header(SIGNATURE_HEADER, &signature)
                     .body(body.clone())
                     .send()
@@ -80,7 +111,7 @@ impl EventSink for WebhookSink {
                 }
                 tokio::time::sleep(retry.delay(attempt)).await;
             }
-            tracing::error!("webhook event dropped after {} attempts", retry.attempts);
+            tracing::error!(%event_id, "webhook event dropped after {} attempts", retry.attempts);
         });
     }
 }
@@ -90,11 +121,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signature_matches_a_known_hmac_sha256_vector() {
+    fn hmac_matches_a_known_hmac_sha256_vector() {
         // RFC 4231 test case 2.
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
+            hmac_sha256_hex("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn the_signature_covers_the_event_id_and_the_timestamp() {
+        let signed = signature("secret", "evt_1", 1_700_000_000, b"{}");
+        assert_eq!(signed, hmac_sha256_hex("secret", b"evt_1.1700000000.{}"));
+        assert_ne!(signed, signature("secret", "evt_2", 1_700_000_000, b"{}"));
+        assert_ne!(signed, signature("secret", "evt_1", 1_700_000_001, b"{}"));
     }
 }

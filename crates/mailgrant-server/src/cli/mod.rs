@@ -53,8 +53,9 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Where the mailgrant server listens.
-    #[arg(long, env = "MAILGRANT_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Where the mailgrant server listens. Not `MAILGRANT_LISTEN`: that is
+    /// `serve`'s, and a demo must not take over a real server's address.
+    #[arg(long, env = "MAILGRANT_DEMO_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Where the emulated Google listens (port 0: any free port).
     #[arg(long, env = "MAILGRANT_EMULATOR_LISTEN", default_value = "127.0.0.1:0")]
@@ -140,9 +141,13 @@ pub struct ServeArgs {
     /// POST signed credential events (created, refreshed after a failure, revoked) here.
     #[arg(long, env = "MAILGRANT_WEBHOOK_URL", requires = "webhook_secret")]
     webhook_url: Option<Url>,
-    /// HMAC-SHA256 key of the webhook's `X-Mailgrant-Signature`.
+    /// HMAC-SHA256 key of the webhook's `X-Mailgrant-Signature` (not empty).
     #[arg(long, env = "MAILGRANT_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// Start without asking Google's token endpoint whether it accepts the
+    /// OAuth client (for starts without network).
+    #[arg(long, env = "MAILGRANT_SKIP_CLIENT_CHECK")]
+    skip_client_check: bool,
     #[command(flatten)]
     google: GoogleArgs,
 }
@@ -190,6 +195,13 @@ pub enum UsersCommand {
     },
     /// Revoke the grant at Google and delete the stored credentials.
     Revoke {
+        user: String,
+        #[command(flatten)]
+        google: GoogleArgs,
+    },
+    /// Try the user's stored refresh token once; a revocation that turns out
+    /// to be wrong is cleared when Google accepts it.
+    Recheck {
         user: String,
         #[command(flatten)]
         google: GoogleArgs,
@@ -291,10 +303,7 @@ impl Cli {
 
 impl StoreArgs {
     async fn open(&self) -> anyhow::Result<(Arc<dyn CredentialStore>, Arc<Keyring>)> {
-        let shared = self
-            .database
-            .as_deref()
-            .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
+        let shared = self.database.as_deref().is_some_and(store::is_shared);
         if shared && self.encryption_key.is_none() {
             anyhow::bail!(
                 "a PostgreSQL database is shared by replicas, and every replica must read the tokens the others wrote: set the same MAILGRANT_ENCRYPTION_KEY (or --encryption-key) on each (`mailgrant keys generate` makes one) instead of a key file of this machine's own"

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use mailgrant::crypto::Keyring;
+use mailgrant::files::{self, Existing};
 use mailgrant::rotation::reencrypt_all;
 use mailgrant::store::StoredCredential;
 use mailgrant::{ExposeSecret, SecretString};
@@ -108,6 +109,27 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
                 bail!("no stored user {}", user.user_id);
             }
             println!("revoked at Google and deleted: {}", user.user_id);
+            Ok(())
+        }
+        UsersCommand::Recheck { user, google } => {
+            let app = google.app().await?;
+            let user = resolve(&app, &user).await?;
+            let reinstated = app
+                .broker
+                .recheck(&user.user_id)
+                .await
+                .map_err(explain(&user))?;
+            if reinstated {
+                println!(
+                    "Google accepts the stored grant again: {} is active",
+                    user.user_id
+                );
+            } else {
+                println!(
+                    "Google accepts the stored grant: {} is active",
+                    user.user_id
+                );
+            }
             Ok(())
         }
         UsersCommand::Export {
@@ -227,18 +249,10 @@ pub(super) async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Creates `path` with 0600 rights (it holds a secret) and writes `text`.
+/// Writes `text` to `path` with 0600 rights, whole or not at all.
 fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(file, "{text}")?;
-    Ok(())
+    files::write_private(path, &format!("{text}\n"), Existing::Replace)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The one place the CLI prints a token: the operator asked for it.

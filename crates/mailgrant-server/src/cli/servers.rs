@@ -23,16 +23,61 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("mailgrant serve cannot start")?;
     settings.api_keys = ApiKeys::parse(&args.api_keys)?;
+    if args
+        .webhook_secret
+        .as_deref()
+        .is_some_and(|s| s.trim().is_empty())
+    {
+        anyhow::bail!(
+            "mailgrant serve cannot start: --webhook-secret (MAILGRANT_WEBHOOK_SECRET) is empty; receivers could not tell our events from forged ones"
+        );
+    }
+    check_keys(&settings).await?;
     if let (Some(url), Some(secret)) = (args.webhook_url, args.webhook_secret) {
         let http = mailgrant::http::client_with_timeout(settings.http_timeout);
         settings.events = Arc::new(WebhookSink::new(http, url, SecretString::from(secret)));
     }
     let app = App::build(settings).context("mailgrant serve cannot start")?;
+    if args.skip_client_check {
+        tracing::warn!("not checking the OAuth client with Google (--skip-client-check)");
+    } else {
+        check_client(&app).await?;
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %args.listen, redirect_uri = %app.redirect_uri, "mailgrant is serving");
     run_server(listener, app).await
+}
+
+/// Refuses to start when the configured keys read none of a sample of
+/// stored tokens: every request would fail.
+async fn check_keys(settings: &Settings) -> anyhow::Result<()> {
+    let readable = mailgrant::rotation::check_keys(
+        settings.store.as_ref(),
+        &settings.keys,
+        mailgrant::rotation::KEY_CHECK_SAMPLE,
+    )
+    .await
+    .context("mailgrant serve cannot start")?;
+    tracing::debug!(readable, "stored tokens decrypt with the configured keys");
+    Ok(())
+}
+
+/// Refuses to start when Google's token endpoint refuses the OAuth client.
+async fn check_client(app: &App) -> anyhow::Result<()> {
+    match app.broker.check_client().await {
+        Ok(()) => {
+            tracing::info!("Google's token endpoint accepts the OAuth client");
+            Ok(())
+        }
+        Err(error @ mailgrant::Error::ClientMisconfigured { .. }) => Err(anyhow::anyhow!(
+            "mailgrant serve cannot start: {error}. Download client_secrets.json again from the Google Cloud console"
+        )),
+        Err(error) => Err(anyhow::anyhow!(
+            "mailgrant serve cannot start: checking the OAuth client with Google's token endpoint failed: {error}. Pass --skip-client-check (MAILGRANT_SKIP_CLIENT_CHECK=1) to start without the check"
+        )),
+    }
 }
 
 async fn run_server(listener: TcpListener, app: App) -> anyhow::Result<()> {

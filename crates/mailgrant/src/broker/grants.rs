@@ -125,6 +125,24 @@ impl Broker {
         Ok(connected)
     }
 
+    /// Checks at start that Google accepts this OAuth client: a refresh grant
+    /// with a token that cannot exist answers `invalid_grant` for a good
+    /// client, and `invalid_client` (or another `*_client` code) for a bad
+    /// one, because Google authenticates the client before it looks at the
+    /// grant (reference §10; RFC 6749 §5.2). No user's grant is involved.
+    pub async fn check_client(&self) -> Result<(), Error> {
+        let probe = SecretString::from("1//mailgrant-client-check.not-a-refresh-token".to_owned());
+        match self.config.oauth.refresh(&probe).await {
+            Err(error) if error.is_grant_dead() => Ok(()),
+            Err(error) => Err(self.oauth_failure(error)),
+            Ok(_) => Err(Error::OAuth(OAuthError::Malformed {
+                reason: "the token endpoint accepted a refresh token that does not exist"
+                    .to_owned(),
+                body: crate::oauth::RawBody(Vec::new()),
+            })),
+        }
+    }
+
     /// Tries the stored refresh token once, whatever the row's status: a
     /// revocation that turns out to be wrong (recorded while Google had a
     /// fault, say) is cleared when Google accepts the token. `Ok(true)`: the

@@ -113,8 +113,9 @@ pub enum SyncError<E> {
     /// Boxed: [`Error`] is large, and every result of a sync carries it.
     #[error(transparent)]
     Gmail(Box<Error>),
+    // The cause is in the message, so not also a `source`.
     #[error("the sync's output failed: {0}")]
-    Sink(#[source] E),
+    Sink(E),
 }
 
 impl<E> From<Error> for SyncError<E> {
