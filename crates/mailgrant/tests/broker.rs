@@ -64,6 +64,15 @@ impl CredentialStore for FlakyStore {
     ) -> Result<Vec<StoredCredential>, StoreError> {
         self.inner.list(after, limit).await
     }
+    async fn session_cutoff(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+        self.inner.session_cutoff(user_id).await
+    }
+    async fn end_sessions(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.inner.end_sessions(user_id, at_ms).await
+    }
+    async fn use_state(&self, state_hash: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
+        self.inner.use_state(state_hash, expires_at_ms).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

@@ -225,6 +225,29 @@ async fn tokens_are_replaced_only_if_unchanged(store: Arc<dyn CredentialStore>) 
     assert!(!store.replace_tokens("nobody", &none, &none).await.unwrap());
 }
 
+async fn session_cutoffs_only_move_forward_and_outlive_the_credentials(
+    store: Arc<dyn CredentialStore>,
+) {
+    store.save_grant(&grant("u1", Some(b"r"))).await.unwrap();
+    assert_eq!(store.session_cutoff("u1").await.unwrap(), None);
+    store.end_sessions("u1", 2_000).await.unwrap();
+    store.end_sessions("u1", 1_000).await.unwrap();
+    assert_eq!(store.session_cutoff("u1").await.unwrap(), Some(2_000));
+    store.delete("u1").await.unwrap();
+    assert_eq!(store.session_cutoff("u1").await.unwrap(), Some(2_000));
+    assert_eq!(store.session_cutoff("u2").await.unwrap(), None);
+}
+
+async fn a_login_state_is_used_once_until_it_expires(store: Arc<dyn CredentialStore>) {
+    let later = store::now_unix_ms() + 60_000;
+    assert!(store.use_state("hash-a", later).await.unwrap());
+    assert!(!store.use_state("hash-a", later).await.unwrap());
+    assert!(store.use_state("hash-b", later).await.unwrap());
+    // An expired record is dropped: the hash is free again.
+    assert!(store.use_state("hash-old", 1).await.unwrap());
+    assert!(store.use_state("hash-old", later).await.unwrap());
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite_store {
@@ -255,6 +278,8 @@ contract!(
     refresh_writes_access_and_rotated_refresh_token_together,
     revocation_keeps_the_sealed_refresh_token_until_a_new_consent,
     a_wrong_revocation_is_undone_by_reinstate,
+    session_cutoffs_only_move_forward_and_outlive_the_credentials,
+    a_login_state_is_used_once_until_it_expires,
     delete_and_list,
     tokens_are_replaced_only_if_unchanged,
 );

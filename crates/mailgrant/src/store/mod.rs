@@ -139,6 +139,16 @@ pub trait CredentialStore: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredCredential>, StoreError>;
+    /// Unix milliseconds: sessions of `user_id` issued at or before it are
+    /// ended (logout, disconnect, a new consent). `None`: none ended.
+    async fn session_cutoff(&self, user_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Ends every session of `user_id` issued at or before `at_ms`, on every
+    /// replica. The cutoff only moves forward.
+    async fn end_sessions(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// Records the first use of a login state (by its hash) until `expires_at_ms`;
+    /// `false` when it was used already, here or on another replica.
+    /// Records of expired states are dropped on the way.
+    async fn use_state(&self, state_hash: &str, expires_at_ms: i64) -> Result<bool, StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Swaps the user's tokens for re-encrypted ones, only if they are still
@@ -174,6 +184,14 @@ pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Unix milliseconds now.
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
 

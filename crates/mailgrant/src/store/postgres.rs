@@ -15,7 +15,7 @@ use crate::broker::{RefreshCoordinator, RefreshGuard};
 use super::sql::{COLUMNS, Row, sql_store_helpers, sql_store_methods};
 use super::{
     CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, StoreError, StoredCredential,
-    TokenPair, join_scopes, now_unix,
+    TokenPair, join_scopes, now_unix, now_unix_ms,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

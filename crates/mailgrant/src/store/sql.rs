@@ -236,6 +236,46 @@ macro_rules! sql_store_methods {
                 Ok(result.rows_affected() == 1)
             }
 
+            async fn session_cutoff(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+                let cutoff: Option<i64> = sqlx::query_scalar(AssertSqlSafe(statement(
+                    "SELECT valid_after FROM session_cutoffs WHERE user_id = $1",
+                )))
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(cutoff)
+            }
+
+            async fn end_sessions(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+                sqlx::query(AssertSqlSafe(statement(
+                    "INSERT INTO session_cutoffs (user_id, valid_after) VALUES ($1, $2)
+                     ON CONFLICT (user_id) DO UPDATE SET valid_after =
+                         CASE WHEN excluded.valid_after > session_cutoffs.valid_after
+                              THEN excluded.valid_after ELSE session_cutoffs.valid_after END",
+                )))
+                .bind(user_id)
+                .bind(at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn use_state(&self, state_hash: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
+                sqlx::query(AssertSqlSafe(statement("DELETE FROM used_states WHERE expires_at < $1")))
+                    .bind(now_unix_ms())
+                    .execute(&self.pool)
+                    .await?;
+                let result = sqlx::query(AssertSqlSafe(statement(
+                    "INSERT INTO used_states (state_hash, expires_at) VALUES ($1, $2)
+                     ON CONFLICT (state_hash) DO NOTHING",
+                )))
+                .bind(state_hash)
+                .bind(expires_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query(AssertSqlSafe(statement("SELECT 1"))).execute(&self.pool).await?;
                 Ok(())

@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, SqlitePool};
 use super::sql::{COLUMNS, Row, sql_store_helpers, sql_store_methods};
 use super::{
     CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, StoreError, StoredCredential,
-    TokenPair, join_scopes, now_unix,
+    TokenPair, join_scopes, now_unix, now_unix_ms,
 };
 use crate::broker::{InProcessCoordinator, RefreshCoordinator};
 
