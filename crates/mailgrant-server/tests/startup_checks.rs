@@ -30,9 +30,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `mailgrant serve` with `app`'s configuration on a port of its own, its
-/// client secret replaced by `secret`.
-fn serve(app: &TestApp, secret: &str, port: u16, extra: &[&str]) -> Command {
+/// The `mailgrant` binary with `app`'s configuration, for a server at
+/// 127.0.0.1:`port`, its client secret replaced by `secret`.
+fn mailgrant(app: &TestApp, secret: &str, port: u16) -> Command {
     let public_url = format!("http://127.0.0.1:{port}");
     let mut json: Value =
         serde_json::from_str(&std::fs::read_to_string(&app.client_secrets_path).unwrap()).unwrap();
@@ -42,10 +42,8 @@ fn serve(app: &TestApp, secret: &str, port: u16, extra: &[&str]) -> Command {
     std::fs::write(&secrets, json.to_string()).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_mailgrant"));
     command
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--public-url", &public_url])
-        .args(extra)
         .env_clear()
+        .env("MAILGRANT_PUBLIC_URL", &public_url)
         .env("MAILGRANT_CLIENT_SECRETS", &secrets)
         .env(
             "MAILGRANT_DATABASE",
@@ -61,6 +59,15 @@ fn serve(app: &TestApp, secret: &str, port: u16, extra: &[&str]) -> Command {
             format!("{}/revoke", app.google.base),
         )
         .env("MAILGRANT_GMAIL_API_URL", format!("{}/", app.google.base));
+    command
+}
+
+/// `mailgrant serve` on 127.0.0.1:`port` ([`mailgrant`]).
+fn serve(app: &TestApp, secret: &str, port: u16, extra: &[&str]) -> Command {
+    let mut command = mailgrant(app, secret, port);
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra);
     command
 }
 
@@ -124,6 +131,29 @@ async fn serve_refuses_an_oauth_client_google_rejects_and_starts_with_skip_clien
         before,
         "the probe's refresh token never works"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_blame_the_client_secret_not_the_user_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 1);
+    app.sign_in_ok(ALICE).await;
+    app.expire_stored_tokens().await;
+    let before = app.raw_table().await;
+
+    let output = mailgrant(&app, "GOCSPX-rotated-away", free_port())
+        .args(["users", "token", ALICE])
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("the OAuth client is rejected by Google: check the client secret"),
+        "{message}"
+    );
+    assert!(!message.contains("authorize again"), "{message}");
+    assert_eq!(app.raw_table().await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
