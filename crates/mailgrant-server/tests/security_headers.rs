@@ -236,3 +236,46 @@ async fn over_plain_http_the_cookies_keep_their_plain_names() {
     let login = set_cookie(&started, "mailgrant_login");
     assert!(!login.contains("Secure"), "{login}");
 }
+
+#[tokio::test]
+async fn a_message_page_admits_the_mails_styles_and_remote_images_only_when_asked() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 0);
+    let css = "p{color:red}";
+    let mail = format!(
+        "From a@tracker.example Mon Jan  1 00:00:00 2024\nFrom: a@tracker.example\nSubject: HTML\n\
+         Content-Type: text/html; charset=utf-8\n\n<style>{css}</style><p>Hi</p><img src=\"https://tracker.example/p.png\">\n"
+    );
+    app.google
+        .http
+        .post(format!("{}/emulator/users/{ALICE}/mbox", app.google.base))
+        .body(mail)
+        .send()
+        .await
+        .unwrap();
+    app.sign_in_ok(ALICE).await;
+    let list: serde_json::Value = app.get("/api/messages").await.json().await.unwrap();
+    let id = list["messages"][0]["id"].as_str().unwrap().to_owned();
+
+    let hidden = app.get(&format!("/messages/{id}")).await;
+    let shown = app.get(&format!("/messages/{id}?images=remote")).await;
+
+    let hidden = header(&hidden, "content-security-policy")
+        .unwrap()
+        .to_owned();
+    let shown = header(&shown, "content-security-policy")
+        .unwrap()
+        .to_owned();
+    let mail_style = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css));
+    assert!(
+        hidden.contains(&format!("'sha256-{mail_style}'")),
+        "{hidden}"
+    );
+    assert!(
+        hidden.contains("style-src-attr 'unsafe-inline'"),
+        "{hidden}"
+    );
+    assert!(!hidden.contains("img-src"), "{hidden}");
+    assert!(shown.contains("img-src https: http: data:"), "{shown}");
+    assert!(shown.contains("default-src 'none'"), "{shown}");
+}

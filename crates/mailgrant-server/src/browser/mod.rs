@@ -3,7 +3,8 @@
 //! where that happens rather than shown a status.
 
 mod auth;
-mod pages;
+mod home;
+mod message;
 
 use axum::Router;
 use axum::http::Method;
@@ -98,8 +99,8 @@ pub type SignedIn = crate::signed_in::SignedIn<PageError>;
 /// The routes of the browser side.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::home))
-        .route("/messages/{id}", get(pages::message))
+        .route("/", get(home::home))
+        .route("/messages/{id}", get(message::message))
         .route(AUTHORIZE_PATH, get(auth::authorize))
         .route(CALLBACK_PATH, get(auth::callback))
         .route("/logout", post(auth::logout))

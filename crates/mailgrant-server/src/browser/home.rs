@@ -1,12 +1,12 @@
-//! The pages: `GET /`, the connect button or the signed-in user's messages
-//! with search and paging; `GET /messages/{id}`, one message.
+//! `GET /`: the connect button, or the signed-in user's messages with search
+//! and paging.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use mailgrant::gmail::{ListMessages, Message, MessageFormat};
 use serde::Deserialize;
 
-use super::{PageError, SignedIn, error_html};
+use super::{SignedIn, error_html};
 use crate::failure::Failure;
 use crate::html::{escape, layout, unescape, url_encode};
 use crate::state::{AUTHORIZE_PATH, AppState};
@@ -167,62 +167,4 @@ fn row(message: &Message) -> String {
         escape(&unescape(&message.snippet)),
         escape(message.header("Date").unwrap_or("")),
     )
-}
-
-/// The readable body of a message: its text part, else its HTML part shown in
-/// a sandboxed frame (no scripts, no same-origin access), else nothing.
-fn body_html(message: &Message) -> String {
-    let part_text = |mime: &str| {
-        let part = message.payload.as_ref()?.find_by_mime_type(mime)?;
-        let bytes = part.body.as_ref()?.decoded()?.ok()?;
-        Some(String::from_utf8_lossy(&bytes).into_owned())
-    };
-    if let Some(text) = part_text("text/plain") {
-        format!("<pre class=\"body\" id=\"body\">{}</pre>", escape(&text))
-    } else if let Some(html) = part_text("text/html") {
-        format!(
-            "<iframe class=\"body\" id=\"body\" sandbox=\"\" srcdoc=\"{}\"></iframe>",
-            escape(&html)
-        )
-    } else {
-        "<p class=\"body\" id=\"body\">(no text in this message)</p>".to_owned()
-    }
-}
-
-/// `GET /messages/{id}`: one message of the signed-in user.
-pub async fn message(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let message = user
-        .gmail(&state, |mailbox| async move {
-            mailbox.get_message(&id, MessageFormat::Full, &[]).await
-        })
-        .await?;
-    let header = |name: &str| escape(message.header(name).unwrap_or(""));
-    let attachments: String = message
-        .attachments()
-        .iter()
-        .map(|part| format!("<li>{}</li>", escape(&part.filename)))
-        .collect();
-    let body = format!(
-        "<header><h1><a href=\"/\">mailgrant</a></h1></header>\
-         <h2 id=\"subject\">{}</h2><table class=\"headers\">\
-         <tr><td>From</td><td id=\"from\">{}</td></tr><tr><td>To</td><td>{}</td></tr>\
-         <tr><td>Date</td><td>{}</td></tr><tr><td>Labels</td><td id=\"labels\">{}</td></tr></table>\
-         {}{}",
-        header("Subject"),
-        header("From"),
-        header("To"),
-        header("Date"),
-        escape(&message.label_ids.join(", ")),
-        if attachments.is_empty() {
-            String::new()
-        } else {
-            format!("<p>Attachments:</p><ul id=\"attachments\">{attachments}</ul>")
-        },
-        body_html(&message),
-    );
-    Ok(Html(layout("mailgrant", &body)).into_response())
 }
