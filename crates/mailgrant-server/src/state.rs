@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 use url::Url;
 
 use crate::api_keys::ApiKeys;
+use crate::session::Cookies;
 
 /// Path of the OAuth callback, as in Google's samples.
 pub const CALLBACK_PATH: &str = "/oauth2callback";
@@ -32,7 +33,11 @@ pub struct Settings {
     pub endpoints: GoogleEndpoints,
     /// The URL users reach this server at; the redirect URI is derived from it.
     pub public_url: Url,
+    /// What every authorization asks for.
     pub scopes: Vec<String>,
+    /// Scopes that may be asked for on demand (`/oauth2/authorize?scope=`,
+    /// the token API's incremental consent) on top of `scopes`; no others.
+    pub optional_scopes: Vec<String>,
     pub store: Arc<dyn CredentialStore>,
     pub keys: Arc<Keyring>,
     pub refresh_margin: Duration,
@@ -60,6 +65,7 @@ impl Settings {
             endpoints,
             public_url,
             scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            optional_scopes: Vec::new(),
             store,
             keys,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
@@ -85,8 +91,15 @@ pub struct App {
     /// Encrypts the login and session cookies; derived from the token key, so
     /// every replica with the same key reads every cookie.
     pub cookie_key: Key,
-    /// Cookies get `Secure` when the public URL is https.
-    pub secure_cookies: bool,
+    /// The login and session cookies (`Secure`, `__Host-` behind https).
+    pub cookies: Cookies,
+    /// The public URL is https: browsers are told to stay on https.
+    pub https: bool,
+    /// `scheme://host[:port]` of the public URL: the only `Origin` a
+    /// browser's state-changing request may come from.
+    pub origin: String,
+    /// The configured and the optional scopes: all `/oauth2/authorize` asks for.
+    pub requestable_scopes: Vec<String>,
     /// Who may call the token API.
     pub api_keys: ApiKeys,
     /// Everything `/metrics` shows.
@@ -132,6 +145,14 @@ impl App {
         settings
             .client_secrets
             .ensure_redirect_uri(redirect_uri.as_str())?;
+        let https = settings.public_url.scheme() == "https";
+        let origin = settings.public_url.origin().ascii_serialization();
+        let requestable_scopes = settings
+            .scopes
+            .iter()
+            .chain(&settings.optional_scopes)
+            .cloned()
+            .collect();
         let http = mailgrant::http::client_with_timeout(settings.http_timeout);
         let metrics = Arc::new(Metrics::default());
         let oauth = Arc::new(OAuthClient::new(
@@ -167,7 +188,10 @@ impl App {
         Ok(Self {
             broker,
             gmail,
-            secure_cookies: settings.public_url.scheme() == "https",
+            cookies: Cookies::new(https),
+            https,
+            origin,
+            requestable_scopes,
             redirect_uri,
             authorize_url,
             cookie_key,
@@ -175,5 +199,10 @@ impl App {
             registry,
             token_api_latency,
         })
+    }
+
+    /// Whether `/oauth2/authorize` may ask for `scope`.
+    pub fn may_request(&self, scope: &str) -> bool {
+        self.requestable_scopes.iter().any(|s| s == scope)
     }
 }

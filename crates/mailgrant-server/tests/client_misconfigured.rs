@@ -93,3 +93,29 @@ async fn a_replica_with_a_wrong_secret_changes_no_row_and_the_right_secret_bring
         "nobody had to consent again"
     );
 }
+
+#[tokio::test]
+async fn the_home_page_says_the_client_secret_is_wrong_and_does_not_send_the_user_to_consent() {
+    let google = TestEmulator::start().await;
+    let app = TestApp::spawn_on(&google, CLIENT).await;
+    google.add_user("alice@example.com", 3);
+    app.sign_in_ok("alice@example.com").await;
+    app.expire_stored_tokens().await;
+    let body = serde_json::json!({"error": "invalid_client", "error_description": "Unauthorized"});
+    google
+        .control(
+            "faults",
+            serde_json::json!({"endpoint": "token", "count": 5, "status": 401, "body": body.to_string()}),
+        )
+        .await;
+
+    let home = app.get("/").await;
+
+    assert_eq!(home.status(), StatusCode::OK);
+    let page = home.text().await.unwrap();
+    assert!(
+        page.contains("the OAuth client is rejected by Google: check the client secret"),
+        "{page}"
+    );
+    assert!(!page.contains("reconnect"), "{page}");
+}

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 const ALICE: &str = "alice@example.com";
 const KEY: &str = "test-api-key-0123456789abcdef";
+const SEND: &str = "https://www.googleapis.com/auth/gmail.send";
 
 async fn app_with_key() -> TestApp {
     let google = TestEmulator::start().await;
@@ -17,6 +18,7 @@ async fn app_with_key() -> TestApp {
         |settings| {
             settings.api_keys =
                 mailgrant_server::api_keys::ApiKeys::parse(&[KEY.to_owned()]).unwrap();
+            settings.optional_scopes = vec![SEND.to_owned()];
         },
     )
     .await
@@ -223,7 +225,7 @@ async fn a_scope_the_user_did_not_grant_answers_an_incremental_authorization_url
     let app = app_with_key().await;
     let user_id = app.google.add_user(ALICE, 3);
     app.sign_in_ok(ALICE).await;
-    let send = "https://www.googleapis.com/auth/gmail.send";
+    let send = SEND;
 
     let response = keyed(&app, &format!("/users/{user_id}/token?scope={send}")).await;
 

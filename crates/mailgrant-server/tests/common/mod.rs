@@ -163,7 +163,10 @@ pub fn no_redirects(cookies: bool) -> reqwest::Client {
 
 /// A running mailgrant server.
 pub struct TestApp {
+    /// Where the server listens.
     pub address: String,
+    /// Its public URL: `address`, or the same with `https://`.
+    pub public_url: String,
     pub google: TestEmulator,
     pub client: reqwest::Client,
     pub client_secret: String,
@@ -197,9 +200,25 @@ impl TestApp {
         client_id: &str,
         customize: impl FnOnce(&mut Settings),
     ) -> Self {
+        Self::spawn_at("http", google, client_id, customize).await
+    }
+
+    /// A server whose public URL is `https://` (as behind a TLS-terminating
+    /// proxy); it still listens on plain HTTP at `address`.
+    pub async fn spawn_behind_https(google: &TestEmulator, client_id: &str) -> Self {
+        Self::spawn_at("https", google, client_id, |_| {}).await
+    }
+
+    async fn spawn_at(
+        scheme: &str,
+        google: &TestEmulator,
+        client_id: &str,
+        customize: impl FnOnce(&mut Settings),
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let redirect_uri = format!("{address}/oauth2callback");
+        let public_url = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let redirect_uri = format!("{public_url}/oauth2callback");
         let client_secret = format!("GOCSPX-test-{}", rand::random::<u64>());
         let mut registration = ClientRegistration {
             client_id: client_id.to_owned(),
@@ -229,7 +248,7 @@ impl TestApp {
         let mut settings = Settings::new(
             ClientSecrets::parse(&secrets_json, "test".as_ref()).unwrap(),
             emulator_endpoints(&google.base).unwrap(),
-            Url::parse(&address).unwrap(),
+            Url::parse(&public_url).unwrap(),
             store::open(&format!("sqlite://{}", db_path.display()))
                 .await
                 .unwrap(),
@@ -251,6 +270,7 @@ impl TestApp {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self {
             address,
+            public_url,
             google: google.clone(),
             client: no_redirects(true),
             client_secret,
