@@ -9,7 +9,7 @@ mod common;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::TestApp;
+use common::{TestApp, free_port};
 use serde_json::{Value, json};
 
 const ALICE: &str = "alice@example.com";
@@ -22,14 +22,6 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The `mailgrant` binary with `app`'s configuration, for a server at
 /// 127.0.0.1:`port`, its client secret replaced by `secret`.
 fn mailgrant(app: &TestApp, secret: &str, port: u16) -> Command {
@@ -40,25 +32,10 @@ fn mailgrant(app: &TestApp, secret: &str, port: u16) -> Command {
     json["web"]["redirect_uris"] = json!([format!("{public_url}/oauth2callback")]);
     let secrets = app.db_path.with_file_name(format!("secrets-{port}.json"));
     std::fs::write(&secrets, json.to_string()).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mailgrant"));
+    let mut command = app.mailgrant(&[]);
     command
-        .env_clear()
         .env("MAILGRANT_PUBLIC_URL", &public_url)
-        .env("MAILGRANT_CLIENT_SECRETS", &secrets)
-        .env(
-            "MAILGRANT_DATABASE",
-            format!("sqlite://{}", app.db_path.display()),
-        )
-        .env("MAILGRANT_ENCRYPTION_KEY", &app.key_config)
-        .env(
-            "MAILGRANT_USERINFO_URL",
-            format!("{}/oauth2/v2/userinfo", app.google.base),
-        )
-        .env(
-            "MAILGRANT_REVOKE_URL",
-            format!("{}/revoke", app.google.base),
-        )
-        .env("MAILGRANT_GMAIL_API_URL", format!("{}/", app.google.base));
+        .env("MAILGRANT_CLIENT_SECRETS", &secrets);
     command
 }
 

@@ -339,26 +339,8 @@ impl TestApp {
 
     /// Runs the binary with another `MAILGRANT_ENCRYPTION_KEY`.
     pub fn command_with_key(&self, args: &[&str], key: &str) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"))
-            .args(args)
-            .env_clear()
-            .env("MAILGRANT_CLIENT_SECRETS", &self.client_secrets_path)
-            .env("MAILGRANT_PUBLIC_URL", &self.address)
-            .env(
-                "MAILGRANT_DATABASE",
-                format!("sqlite://{}", self.db_path.display()),
-            )
+        self.mailgrant(args)
             .env("MAILGRANT_ENCRYPTION_KEY", key)
-            .env(
-                "MAILGRANT_USERINFO_URL",
-                format!("{}/oauth2/v2/userinfo", self.google.base),
-            )
-            .env(
-                "MAILGRANT_REVOKE_URL",
-                format!("{}/revoke", self.google.base),
-            )
-            .env("MAILGRANT_GMAIL_API_URL", format!("{}/", self.google.base))
-            .env("RUST_LOG", "debug")
             .output()
             .unwrap()
     }
@@ -450,4 +432,46 @@ pub fn query_param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// The API key [`TestApp::mailgrant`] configures for `serve`'s token API.
+pub const API_KEY: &str = "test-api-key-0123456789";
+
+impl TestApp {
+    /// The `mailgrant` binary with this app's configuration and keys (as
+    /// [`TestApp::command`] runs it), to be started by the caller.
+    pub fn mailgrant(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mailgrant"));
+        command
+            .args(args)
+            .env_clear()
+            .env("MAILGRANT_CLIENT_SECRETS", &self.client_secrets_path)
+            .env("MAILGRANT_PUBLIC_URL", &self.address)
+            .env(
+                "MAILGRANT_DATABASE",
+                format!("sqlite://{}", self.db_path.display()),
+            )
+            .env("MAILGRANT_ENCRYPTION_KEY", &self.key_config)
+            .env("MAILGRANT_API_KEYS", API_KEY)
+            .env(
+                "MAILGRANT_USERINFO_URL",
+                format!("{}/oauth2/v2/userinfo", self.google.base),
+            )
+            .env(
+                "MAILGRANT_REVOKE_URL",
+                format!("{}/revoke", self.google.base),
+            )
+            .env("MAILGRANT_GMAIL_API_URL", format!("{}/", self.google.base))
+            .env("RUST_LOG", "debug");
+        command
+    }
+}
+
+/// A port of 127.0.0.1 that nothing listens on (for a process to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
