@@ -251,13 +251,40 @@ fn cases(alice: &str) -> Vec<Case> {
         )
         .keyed(),
         case(
-            "token for a scope never granted",
+            "token for a scope the server may not ask for",
             M::GET,
             format!("/v1/users/{alice}/token?scope=https://mail.google.com/"),
-            409,
-            "authorization_url",
+            400,
+            "add it to --optional-scopes",
         )
         .keyed(),
+        case(
+            "authorization for a scope not configured",
+            M::GET,
+            "/oauth2/authorize?scope=https://mail.google.com/",
+            400,
+            "https://mail.google.com/",
+        ),
+        case("log out from another site", M::POST, "/logout", 403, "")
+            .header("Sec-Fetch-Site", "cross-site"),
+        case(
+            "disconnect from another site",
+            M::POST,
+            "/disconnect",
+            403,
+            "",
+        )
+        .header("Origin", "https://evil.example"),
+        case(
+            "one-time code from another site",
+            M::POST,
+            "/oauth2/code",
+            403,
+            "",
+        )
+        .header("Sec-Fetch-Site", "same-site")
+        .header("X-Requested-With", "XmlHttpRequest")
+        .body(r#"{"code":"4/0A"}"#),
         case(
             "user list with limit 0",
             M::GET,
