@@ -3,7 +3,6 @@
 //! rejected with the audience's own error (`E`), built from [`NotSignedIn`]:
 //! a JSON 401 for the API, a way back to the home page for the browser.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
 
@@ -11,13 +10,11 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use axum_extra::extract::PrivateCookieJar;
-use axum_extra::extract::cookie::Key;
 use mailgrant::gmail::Mailbox;
 use url::Url;
 
 use crate::failure::Failure;
-use crate::session::Session;
+use crate::session::{self, Session};
 use crate::state::AppState;
 
 /// A request that needs a signed-in user came without one.
@@ -35,21 +32,27 @@ pub struct SignedIn<E> {
     rejection: PhantomData<fn() -> E>,
 }
 
-async fn session(parts: &mut Parts, state: &AppState) -> Option<Session> {
-    let jar = PrivateCookieJar::<Key>::from_request_parts(parts, state)
+/// The request's session, unless it is missing, too old, or was ended
+/// (logout, disconnect, a new consent) on any replica. A store that cannot
+/// tell is a failure, not a signed-out user.
+async fn session(parts: &Parts, state: &AppState) -> Result<Option<Session>, Failure> {
+    let Some(session) = state.0.cookies.current(&parts.headers) else {
+        return Ok(None);
+    };
+    let valid = session::still_valid(state.0.broker.store().as_ref(), &session)
         .await
-        .unwrap_or_else(|never: Infallible| match never {});
-    state.0.cookies.current(&jar)
+        .map_err(|e| Failure::from(mailgrant::Error::from(e)))?;
+    Ok(valid.then_some(session))
 }
 
 impl<E> FromRequestParts<AppState> for SignedIn<E>
 where
-    E: From<NotSignedIn> + IntoResponse,
+    E: From<NotSignedIn> + From<Failure> + IntoResponse,
 {
     type Rejection = E;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, E> {
-        match session(parts, state).await {
+        match session(parts, state).await? {
             Some(session) => Ok(Self {
                 session,
                 rejection: PhantomData,
@@ -63,14 +66,14 @@ where
 }
 
 /// `Option<SignedIn<E>>`: for pages that serve both.
-impl<E> OptionalFromRequestParts<AppState> for SignedIn<E> {
-    type Rejection = Infallible;
+impl<E> OptionalFromRequestParts<AppState> for SignedIn<E>
+where
+    E: From<Failure> + IntoResponse,
+{
+    type Rejection = E;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Infallible> {
-        Ok(session(parts, state).await.map(|session| Self {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, E> {
+        Ok(session(parts, state).await?.map(|session| Self {
             session,
             rejection: PhantomData,
         }))

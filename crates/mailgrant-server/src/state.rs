@@ -38,6 +38,8 @@ pub struct Settings {
     /// Scopes that may be asked for on demand (`/oauth2/authorize?scope=`,
     /// the token API's incremental consent) on top of `scopes`; no others.
     pub optional_scopes: Vec<String>,
+    /// How long a browser session lasts at most.
+    pub session_max_age: Duration,
     pub store: Arc<dyn CredentialStore>,
     pub keys: Arc<Keyring>,
     pub refresh_margin: Duration,
@@ -66,6 +68,7 @@ impl Settings {
             public_url,
             scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             optional_scopes: Vec::new(),
+            session_max_age: crate::session::DEFAULT_SESSION_MAX_AGE,
             store,
             keys,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
@@ -161,7 +164,14 @@ impl App {
             settings.scopes,
             http.clone(),
         ));
-        let cookie_key = Key::from(&settings.keys.derive_cookie_key());
+        let cookie_keys: Vec<Key> = settings
+            .keys
+            .derive_cookie_keys()
+            .iter()
+            .map(|k| Key::from(k))
+            .collect();
+        // Writes go with the current key; reads try every one (`Cookies`).
+        let cookie_key = cookie_keys[0].clone();
         let broker = Arc::new(Broker::new(BrokerConfig {
             coordinator: settings.store.refresh_coordinator(),
             store: settings.store,
@@ -188,7 +198,7 @@ impl App {
         Ok(Self {
             broker,
             gmail,
-            cookies: Cookies::new(https),
+            cookies: Cookies::new(https, cookie_keys, settings.session_max_age),
             https,
             origin,
             requestable_scopes,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::failure::Failure;
-use crate::session::Session;
+use crate::session;
 use crate::signed_in::NotSignedIn;
 use crate::state::AppState;
 
@@ -235,10 +235,14 @@ async fn one_time_code(
         .broker
         .complete_authorization(&body.code, None, &RedirectTarget::PostMessage)
         .await?;
-    let session = Session {
-        user_id: connected.user.id.clone(),
-        email: connected.user.email.clone(),
-    };
+    let session = session::begin(
+        state.0.broker.store().as_ref(),
+        connected.user.id.clone(),
+        connected.user.email.clone(),
+        connected.new_refresh_token,
+    )
+    .await
+    .map_err(mailgrant::Error::from)?;
     let jar = state.0.cookies.sign_in(jar, &session);
     let answer = json!({
         "user_id": connected.user.id,

@@ -6,8 +6,6 @@
 mod common;
 
 use common::{TestApp, TestEmulator};
-use mailgrant::config::ClientSecrets;
-use mailgrant::store;
 use mailgrant_server::api_keys::ApiKeys;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -18,22 +16,13 @@ const USERS: usize = 50;
 
 /// A replica on `first`'s database and keys, with `secret` as its client secret.
 async fn replica(first: &TestApp, secret: &str) -> TestApp {
-    let store = store::open(&format!("sqlite://{}", first.db_path.display()))
+    let secret = mailgrant::SecretString::from(secret.to_owned());
+    first
+        .replica(move |settings| {
+            settings.client_secrets.client_secret = secret;
+            settings.api_keys = ApiKeys::parse(&[KEY.to_owned()]).unwrap();
+        })
         .await
-        .unwrap();
-    let keys = first.keys.clone();
-    let mut json: Value =
-        serde_json::from_str(&std::fs::read_to_string(&first.client_secrets_path).unwrap())
-            .unwrap();
-    json["web"]["client_secret"] = secret.into();
-    let secrets = ClientSecrets::parse(&json.to_string(), "replica".as_ref()).unwrap();
-    TestApp::spawn_with(&first.google, CLIENT, move |settings| {
-        settings.client_secrets.client_secret = secrets.client_secret;
-        settings.store = store;
-        settings.keys = keys;
-        settings.api_keys = ApiKeys::parse(&[KEY.to_owned()]).unwrap();
-    })
-    .await
 }
 
 async fn tokens(app: &TestApp, users: &[String]) -> Vec<(StatusCode, Value)> {

@@ -2,7 +2,7 @@
 //! sign out, disconnect.
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use mailgrant::SecretString;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{PageError, SignedIn};
 use crate::failure::Failure;
-use crate::session::{Login, Session};
+use crate::session::{self, Login, Session};
 use crate::state::AppState;
 
 fn bad_request(message: impl Into<String>) -> PageError {
@@ -90,10 +90,11 @@ fn same(a: &str, b: &str) -> bool {
 pub async fn callback(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     // The login cookie is removed whatever happens: a state is good once.
-    let (jar, login) = state.0.cookies.take_login(jar);
+    let (jar, login) = state.0.cookies.take_login(jar, &headers);
     match finish(&state, login, query).await {
         Ok(Some(session)) => {
             (state.0.cookies.sign_in(jar, &session), Redirect::to("/")).into_response()
@@ -122,6 +123,16 @@ async fn finish(
             "the state does not match this sign-in (forged or replayed request)",
         ));
     }
+    // Good once across every replica, not only once per browser: a copied
+    // login cookie replayed with its callback is refused.
+    if !session::use_state(store(state), &login)
+        .await
+        .map_err(mailgrant::Error::from)?
+    {
+        return Err(bad_request(
+            "this sign-in was completed already (its state was used); start again",
+        ));
+    }
     if let Some(error) = query.error {
         return match error.as_str() {
             "access_denied" => Ok(None),
@@ -141,15 +152,35 @@ async fn finish(
         .broker
         .complete_authorization(&code, Some(&verifier), &redirect)
         .await?;
-    Ok(Some(Session {
-        user_id: connected.user.id,
-        email: connected.user.email,
-    }))
+    let session = session::begin(
+        store(state),
+        connected.user.id,
+        connected.user.email,
+        connected.new_refresh_token,
+    )
+    .await
+    .map_err(mailgrant::Error::from)?;
+    Ok(Some(session))
 }
 
-/// `POST /logout`: ends the session; the stored grant stays.
-pub async fn logout(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
-    (state.0.cookies.sign_out(jar), Redirect::to("/")).into_response()
+fn store(state: &AppState) -> &dyn mailgrant::store::CredentialStore {
+    state.0.broker.store().as_ref()
+}
+
+/// `POST /logout`: ends the user's sessions, in this browser and (through
+/// the store) every other; the stored grant stays.
+pub async fn logout(
+    State(state): State<AppState>,
+    user: Option<SignedIn>,
+    jar: PrivateCookieJar,
+) -> Response {
+    let jar = state.0.cookies.sign_out(jar);
+    if let Some(user) = user
+        && let Err(error) = session::end_all(store(&state), &user.session.user_id).await
+    {
+        return (jar, PageError::from(mailgrant::Error::from(error))).into_response();
+    }
+    (jar, Redirect::to("/")).into_response()
 }
 
 /// `POST /disconnect`: revokes the grant at Google and deletes the stored credentials.
@@ -159,6 +190,9 @@ pub async fn disconnect(
     jar: PrivateCookieJar,
 ) -> Result<Response, PageError> {
     state.0.broker.disconnect(&user.session.user_id).await?;
+    session::end_all(store(&state), &user.session.user_id)
+        .await
+        .map_err(mailgrant::Error::from)?;
     Ok((
         state.0.cookies.sign_out(jar),
         Redirect::to("/?notice=disconnected"),

@@ -100,6 +100,15 @@ pub struct GoogleArgs {
     /// Scopes to request (space or comma separated).
     #[arg(long, env = "MAILGRANT_SCOPES", value_delimiter = ',', num_args = 1..)]
     scopes: Vec<String>,
+    /// Scopes incremental authorization may ask for later, beside --scopes
+    /// (space or comma separated); `/oauth2/authorize?scope=` refuses others.
+    #[arg(
+        long,
+        env = "MAILGRANT_OPTIONAL_SCOPES",
+        value_delimiter = ',',
+        num_args = 1..
+    )]
+    optional_scopes: Vec<String>,
     #[arg(
         long,
         env = "MAILGRANT_USERINFO_URL",
@@ -144,6 +153,10 @@ pub struct ServeArgs {
     /// HMAC-SHA256 key of the webhook's `X-Mailgrant-Signature` (not empty).
     #[arg(long, env = "MAILGRANT_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// How long a browser session lasts at most: seconds, or a number with
+    /// `s`, `m`, `h` or `d` (`30d`, `12h`).
+    #[arg(long, env = "MAILGRANT_SESSION_MAX_AGE", default_value = "30d", value_parser = parse_duration)]
+    session_max_age: Duration,
     /// Start without asking Google's token endpoint whether it accepts the
     /// OAuth client (for starts without network).
     #[arg(long, env = "MAILGRANT_SKIP_CLIENT_CHECK")]
@@ -337,6 +350,39 @@ impl StoreArgs {
     }
 }
 
+/// Scopes given space or comma separated, in one value or several.
+fn split_scopes(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `3600`, `3600s`, `60m`, `12h` or `30d`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => (&text[..at], c),
+        _ => (text, 's'),
+    };
+    let seconds_per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        other => return Err(format!("unknown unit `{other}`: use s, m, h or d")),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 3600, 90m, 12h or 30d"))?;
+    match number.checked_mul(seconds_per) {
+        Some(0) => Err("a duration must be more than zero".to_owned()),
+        Some(seconds) => Ok(Duration::from_secs(seconds)),
+        None => Err(format!("`{text}` is too long")),
+    }
+}
+
 impl GoogleArgs {
     async fn app(&self) -> anyhow::Result<App> {
         Ok(App::build(self.settings().await?)?)
@@ -351,11 +397,7 @@ impl GoogleArgs {
         let scopes = if self.scopes.is_empty() {
             DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()
         } else {
-            self.scopes
-                .iter()
-                .flat_map(|s| s.split_whitespace())
-                .map(str::to_owned)
-                .collect()
+            split_scopes(&self.scopes)
         };
         let endpoints = GoogleEndpoints {
             userinfo: self.userinfo_url.clone(),
@@ -370,7 +412,25 @@ impl GoogleArgs {
             keys,
         );
         settings.scopes = scopes;
+        settings.optional_scopes = split_scopes(&self.optional_scopes);
         settings.refresh_margin = Duration::from_secs(self.refresh_margin);
         Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_seconds_or_a_unit() {
+        assert_eq!(parse_duration("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(2_592_000)));
+        assert!(parse_duration("0").unwrap_err().contains("more than zero"));
+        assert!(parse_duration("3w").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
     }
 }

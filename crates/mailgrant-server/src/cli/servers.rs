@@ -23,6 +23,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("mailgrant serve cannot start")?;
     settings.api_keys = ApiKeys::parse(&args.api_keys)?;
+    settings.session_max_age = args.session_max_age;
     if args
         .webhook_secret
         .as_deref()

@@ -205,6 +205,30 @@ impl TestApp {
 
     /// A server whose public URL is `https://` (as behind a TLS-terminating
     /// proxy); it still listens on plain HTTP at `address`.
+    /// Another server on this app's database and keys, at an address of its
+    /// own, as a second replica behind a load balancer; `customize` has the
+    /// last say on its settings.
+    pub async fn replica(&self, customize: impl FnOnce(&mut Settings)) -> Self {
+        let store = store::open(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap();
+        let keys = self.keys.clone();
+        let secrets: Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.client_secrets_path).unwrap())
+                .unwrap();
+        let client_id = secrets["web"]["client_id"].as_str().unwrap().to_owned();
+        let mut replica = Self::spawn_with(&self.google, &client_id, move |settings| {
+            settings.store = store;
+            settings.keys = keys;
+            customize(settings);
+        })
+        .await;
+        replica.db_path = self.db_path.clone();
+        replica.keys = self.keys.clone();
+        replica.key_config = self.key_config.clone();
+        replica
+    }
+
     pub async fn spawn_behind_https(google: &TestEmulator, client_id: &str) -> Self {
         Self::spawn_at("https", google, client_id, |_| {}).await
     }
