@@ -108,3 +108,30 @@ async fn the_home_page_says_the_client_secret_is_wrong_and_does_not_send_the_use
     );
     assert!(!page.contains("reconnect"), "{page}");
 }
+
+#[tokio::test]
+async fn a_sign_in_while_google_disables_the_client_blames_the_client_and_stores_nothing() {
+    let google = TestEmulator::start().await;
+    google.add_user("alice@example.com", 1);
+    let app = TestApp::spawn_on(&google, CLIENT).await;
+    let to_google = app.authorize("login_hint=alice@example.com").await;
+    let callback = app.approve(&to_google).await;
+    google
+        .control(
+            &format!("clients/{CLIENT}/status"),
+            serde_json::json!({"status": "disabled"}),
+        )
+        .await;
+
+    let response = app.client.get(callback).send().await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("the OAuth client is rejected by Google: check the client secret")
+            && page.contains("disabled_client"),
+        "{page}"
+    );
+    assert!(!page.contains("authorize again"), "{page}");
+    assert!(app.raw_table().await.is_empty());
+}
