@@ -81,7 +81,9 @@ fn read_atom(chars: &[char], start: usize) -> (String, String, String, usize) {
     };
     if chars[start] == '"' {
         let (value, next) = quoted(start + 1);
-        return (String::new(), value.to_lowercase(), value, next);
+        // As written, quotes and all: `"OR"` is a phrase, not the operator.
+        let raw = format!("\"{value}\"");
+        return (String::new(), value.to_lowercase(), raw, next);
     }
     let end = chars[start..]
         .iter()

@@ -142,6 +142,14 @@ fn or_and_braces_need_any_alternative() {
 }
 
 #[test]
+fn a_quoted_or_is_a_phrase_not_the_operator() {
+    // Found by tests/parser_properties.rs: `"OR"` was the operator, and
+    // `"AND"` was dropped.
+    assert!(!hit("kitchen \"OR\" budget"));
+    assert!(!hit("\"AND\""));
+}
+
+#[test]
 fn negation_excludes_terms_and_groups() {
     assert!(!hit("-budget"));
     assert!(hit("-is:starred"));
