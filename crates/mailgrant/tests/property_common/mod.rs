@@ -41,10 +41,19 @@ pub fn check(property: Property) {
 }
 
 /// Runs every property with 1,000,000 cases and prints how long each took;
-/// exits with 1 when one fails.
+/// exits with 1 when one fails. Words on the command line (`cargo bench
+/// ... -- mbox`) keep only the properties whose names hold one of them.
 pub fn bench(properties: &[(&str, Property)]) {
+    // `cargo bench` passes `--bench` itself.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let chosen = properties.iter().filter(|(name, _)| {
+        filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+    });
     let mut failed = 0;
-    for (name, property) in properties {
+    for (name, property) in chosen {
         let mut runner = runner(1_000_000);
         let cases = runner.config().cases;
         let start = std::time::Instant::now();
