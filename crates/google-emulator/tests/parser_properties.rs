@@ -619,9 +619,15 @@ properties! {
         prop_assert_eq!(parse_date(&date), Some(epoch_ms.div_euclid(1000) * 1000), "{}", date);
     }
 
-    /// Any `q` parses, and matching it against messages does not panic.
+    /// Any `q`, thousands of groups deep too, parses, and matching it
+    /// against messages does not panic.
     fn arbitrary_queries_never_panic_the_search(
-        q in prop_oneof![pattern(".{0,100}"), fragments(QUERY_PIECES, 30)],
+        q in prop_oneof![
+            4 => pattern(".{0,100}"),
+            4 => fragments(QUERY_PIECES, 30),
+            1 => (prop::sample::select(&["(", "{", "-", "-("][..]), 1usize..3000)
+                .prop_map(|(open, depth)| format!("{}x", open.repeat(depth))),
+        ],
     ) {
         let query = Query::parse_at(&q, NOW_MS);
         for message in &SEARCHED.messages {
