@@ -17,7 +17,9 @@ use google_emulator::parsers::{
     parse_batch_part, parse_date, quoted_printable, split_head, split_mbox, split_multipart,
     write_date,
 };
-use property_common::{bytes, fragments, framing, http_message, line_end, pattern, properties};
+use property_common::{
+    bytes, fragments, framing, http_message, line_end, part_body, pattern, properties, text_of,
+};
 use proptest::prelude::*;
 
 /// 2023-11-14T22:13:20Z, "now" for imports and relative dates.
@@ -142,7 +144,14 @@ fn mail() -> impl Strategy<Value = Mail> {
         pattern("[A-Za-z0-9 ,.!?'-]{0,40}"),
         0i64..4_102_444_800_000,
         -720i32..=840,
-        prop::collection::vec(pattern("(>{0,2}From )?[ -~é]{0,30}"), 0..6),
+        prop::collection::vec(
+            (
+                prop::sample::select(&["", "From ", ">From ", ">>From "][..]),
+                text_of((' '..='~').chain(['é']), 0..=30),
+            )
+                .prop_map(|(from, rest)| format!("{from}{rest}")),
+            0..6,
+        ),
         line_end(),
     )
         .prop_map(
@@ -400,9 +409,7 @@ fn request_part() -> impl Strategy<Value = RequestPart> {
             ),
             0..4,
         ),
-        // No `-`, so no body holds a delimiter; no CR, which would join
-        // the line break in front of the next delimiter.
-        pattern("[a-z0-9{}\":,\\[\\] \n]{0,80}"),
+        part_body(),
     )
         .prop_map(
             |(content_id, method, host, target, headers, body)| RequestPart {

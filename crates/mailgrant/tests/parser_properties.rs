@@ -14,7 +14,7 @@ use mailgrant::ExposeSecret as _;
 use mailgrant::config::{AuthorizedUser, ClientKind, ClientSecrets, ConfigError};
 use mailgrant::gmail::response_parts;
 use mailgrant::oauth::{OAuthError, parse_token_response};
-use property_common::{bytes, fragments, framing, http_message, pattern, properties};
+use property_common::{bytes, fragments, framing, http_message, part_body, pattern, properties};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use url::Url;
@@ -369,9 +369,7 @@ fn answer_part() -> impl Strategy<Value = AnswerPart> {
         pattern("[A-Za-z ]{0,16}"),
         prop::option::of(pattern("[0-9]{1,4}")),
         any::<bool>(),
-        // No `-`, so no body holds a delimiter; no CR, which would join
-        // the line break in front of the next delimiter.
-        pattern("[a-z0-9{}\":,\\[\\] \n]{0,80}"),
+        part_body(),
     )
         .prop_map(
             |(content_id, status, reason, retry_after, with_length, body)| AnswerPart {

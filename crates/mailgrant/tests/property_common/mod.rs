@@ -82,6 +82,16 @@ pub fn pattern(regex: &str) -> BoxedStrategy<String> {
         .boxed()
 }
 
+/// Strings of `len` characters from `set`: for long ones, several times
+/// cheaper to generate than a regex's character class.
+pub fn text_of(
+    set: impl IntoIterator<Item = char>,
+    len: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = String> {
+    let set: Vec<char> = set.into_iter().collect();
+    prop::collection::vec(prop::sample::select(set), len).prop_map(String::from_iter)
+}
+
 /// Text made of `pieces` side by side, up to `max` of them: inputs that reach
 /// deeper into a parser than random bytes do.
 pub fn fragments(pieces: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
@@ -156,6 +166,16 @@ impl Framing {
         out.push_str(&format!("--{boundary}--{eol}epilogue"));
         out.into_bytes()
     }
+}
+
+/// The body of one part of a batch: JSON-ish text of up to 80 characters,
+/// with no `-`, so that it holds no delimiter, and no CR, which would join
+/// the line break in front of the next delimiter.
+pub fn part_body() -> impl Strategy<Value = String> {
+    text_of(
+        "abcdefghijklmnopqrstuvwxyz0123456789{}\":,[] \n".chars(),
+        0..=80,
+    )
 }
 
 /// An HTTP message: its start line, header lines, an empty line and the
