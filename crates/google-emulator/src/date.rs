@@ -80,9 +80,11 @@ pub fn parse_rfc2822(value: &str) -> Option<i64> {
     let mut fields = value.split_whitespace();
     let day: i64 = fields.next()?.parse().ok()?;
     let month_name = fields.next()?;
+    // `get`: a name whose third byte is inside a character is no month.
+    let month_name = month_name.get(..month_name.len().min(3))?;
     let month = MONTHS
         .iter()
-        .position(|m| m.eq_ignore_ascii_case(&month_name[..month_name.len().min(3)]))?;
+        .position(|m| m.eq_ignore_ascii_case(month_name))?;
     let mut year: i64 = fields.next()?.parse().ok()?;
     // Two-digit years (§4.3): 00-49 are 20xx, 50-99 are 19xx.
     if year < 50 {
@@ -94,6 +96,16 @@ pub fn parse_rfc2822(value: &str) -> Option<i64> {
     let hour: i64 = time.next()?.parse().ok()?;
     let minute: i64 = time.next()?.parse().ok()?;
     let second: i64 = time.next().map_or(Some(0), |s| s.parse().ok())?;
+    // Out of these ranges it is no date, and the sums below could overflow.
+    let two_digits = 0..=99;
+    if !(1..=31).contains(&day)
+        || !(0..=9999).contains(&year)
+        || ![hour, minute, second]
+            .iter()
+            .all(|v| two_digits.contains(v))
+    {
+        return None;
+    }
     let offset_minutes = fields.next().map_or(Some(0), zone_minutes)?;
     let days = days_from_civil(year, month as i64 + 1, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
@@ -160,6 +172,17 @@ mod tests {
             Some(1_715_265_050_000)
         );
         assert_eq!(parse_rfc2822("yesterday"), None);
+    }
+
+    #[test]
+    fn a_non_ascii_month_or_a_huge_field_is_no_date() {
+        // Found by tests/parser_properties.rs: a slice inside a character
+        // panicked, and these numbers overflowed.
+        assert_eq!(parse_rfc2822("1 éé 2024 10:00"), None);
+        assert_eq!(parse_rfc2822("9223372036854775807 Jan 2024 10:00"), None);
+        assert_eq!(parse_rfc2822("1 Jan 9223372036854775807 10:00"), None);
+        assert_eq!(parse_rfc2822("1 Jan 2024 9223372036854775807:00"), None);
+        assert_eq!(parse_rfc2822("1 Jan 2024 10:00:-1"), None);
     }
 
     #[test]

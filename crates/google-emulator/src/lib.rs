@@ -32,6 +32,8 @@ mod mailbox;
 mod mbox;
 mod mime;
 mod multipart;
+#[doc(hidden)]
+pub mod parsers;
 mod quota;
 mod reply;
 mod revoke;

@@ -142,11 +142,12 @@ pub fn decode_words(value: &str) -> String {
     let mut rest = value;
     let mut after_word = false;
     while let Some(start) = rest.find("=?") {
-        let decoded = rest[start + 2..].split_once("?=").and_then(|(word, _)| {
-            let mut fields = word.splitn(3, '?');
-            let charset = fields.next()?;
-            let encoding = fields.next()?;
-            let text = fields.next()?;
+        // The closing `?=` is looked for after charset and encoding: a Q
+        // text may start with `=` (`=?UTF-8?Q?=C3=A9t=C3=A9?=`).
+        let word = &rest[start + 2..];
+        let decoded = word.split_once('?').and_then(|(charset, word)| {
+            let (encoding, word) = word.split_once('?')?;
+            let (text, _) = word.split_once("?=")?;
             let bytes = match encoding.to_ascii_uppercase().as_str() {
                 "B" => STANDARD
                     .decode(text.trim_end_matches('='))
@@ -159,7 +160,8 @@ pub fn decode_words(value: &str) -> String {
                 "Q" => quoted_printable(text.replace('_', " ").as_bytes()),
                 _ => return None,
             };
-            Some((charset_decode(charset, &bytes), word.len() + 4))
+            let len = charset.len() + encoding.len() + text.len() + "=????=".len();
+            Some((charset_decode(charset, &bytes), len))
         });
         let gap = &rest[..start];
         match decoded {
@@ -249,5 +251,13 @@ mod tests {
             "Hello wörld"
         );
         assert_eq!(quoted_printable(b"a=3Db=\r\nc"), b"a=bc");
+    }
+
+    #[test]
+    fn a_q_encoded_word_may_start_with_an_escape() {
+        // Found by tests/parser_properties.rs: the `?=` of `Q?=C3` was taken
+        // for the word's end, and the word was left encoded.
+        assert_eq!(decode_words("=?UTF-8?Q?=C3=A9t=C3=A9?= x"), "été x");
+        assert_eq!(decode_words("=?utf-8?q?=C2=A1?="), "¡");
     }
 }

@@ -19,7 +19,7 @@ mod parse;
 mod term;
 
 use crate::mailbox::{Message, UserLabel};
-use term::Term;
+pub use term::Term;
 
 /// A parsed `q`.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,8 +27,10 @@ pub struct Query {
     expr: Expr,
 }
 
+/// A parsed `q` as a tree: terms side by side are `And`, `OR` and `{ }`
+/// are `Or`, `-` is `Not`.
 #[derive(Clone, Debug, PartialEq)]
-enum Expr {
+pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
@@ -55,6 +57,11 @@ impl Query {
 
     pub fn matches(&self, target: &Target<'_>) -> bool {
         self.expr.matches(target)
+    }
+
+    /// The query's tree (for the property tests).
+    pub fn expr(&self) -> &Expr {
+        &self.expr
     }
 
     /// True when the query asks for Spam or Trash itself (`in:trash`,

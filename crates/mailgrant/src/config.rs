@@ -57,6 +57,9 @@ pub enum ConfigError {
     NotJson { path: PathBuf, reason: String },
     #[error("{path} has neither a \"web\" nor an \"installed\" client")]
     NoClient { path: PathBuf },
+    /// An `authorized_user` file whose `type` is something else (shown as JSON).
+    #[error("{path} is not an authorized_user file (its \"type\" is {found})")]
+    NotAuthorizedUser { path: PathBuf, found: String },
     #[error("{path}: field `{field}` is missing or empty")]
     MissingField { path: PathBuf, field: String },
     #[error("{path}: field `{field}` is not a valid URL: {reason}")]
@@ -79,20 +82,12 @@ pub enum ConfigError {
 impl ClientSecrets {
     /// Reads and validates a `client_secrets.json` file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_owned(),
-            error,
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read(path)?, path)
     }
 
     /// Parses the file's content; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let root: Value = serde_json::from_str(text).map_err(|e| ConfigError::NotJson {
-            path: path.to_owned(),
-            // serde_json's message names line and column, not the content.
-            reason: e.to_string(),
-        })?;
+        let root = json(text, path)?;
         let (kind, key) = if root.get("web").is_some() {
             (ClientKind::Web, "web")
         } else if root.get("installed").is_some() {
@@ -103,15 +98,7 @@ impl ClientSecrets {
             });
         };
         let client = &root[key];
-        let field = |name: &str| -> Result<String, ConfigError> {
-            match client.get(name).and_then(Value::as_str) {
-                Some(value) if !value.trim().is_empty() => Ok(value.to_owned()),
-                _ => Err(ConfigError::MissingField {
-                    path: path.to_owned(),
-                    field: format!("{key}.{name}"),
-                }),
-            }
-        };
+        let field = |name: &str| string_field(client, name, path, &format!("{key}.{name}"));
         let url_field = |name: &str| -> Result<Url, ConfigError> {
             Url::parse(&field(name)?).map_err(|e| ConfigError::InvalidUrl {
                 path: path.to_owned(),
@@ -156,6 +143,85 @@ impl ClientSecrets {
                 registered: self.redirect_uris.clone(),
             })
         }
+    }
+}
+
+/// One user's grant as google-auth's `authorized_user` JSON holds it (what
+/// `Credentials.from_authorized_user_info` reads and `mailgrant users export`
+/// writes): the OAuth client it was issued to and its refresh token.
+///
+/// `Debug` never shows the refresh token or the client secret.
+#[derive(Clone, Debug)]
+pub struct AuthorizedUser {
+    pub client_id: String,
+    /// google-auth writes it; importing a grant does not need it.
+    pub client_secret: Option<SecretString>,
+    pub refresh_token: SecretString,
+    /// The user's address, when the file names it.
+    pub account: Option<String>,
+}
+
+impl AuthorizedUser {
+    /// Reads and validates an `authorized_user` file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::parse(&read(path)?, path)
+    }
+
+    /// Parses the file's content: `type` must be `authorized_user`, and
+    /// `client_id` and `refresh_token` non-empty strings. `path` is only used
+    /// in error messages, which never show the token.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let root = json(text, path)?;
+        if root["type"] != "authorized_user" {
+            return Err(ConfigError::NotAuthorizedUser {
+                path: path.to_owned(),
+                found: root["type"].to_string(),
+            });
+        }
+        let optional = |name: &str| string_field(&root, name, path, name).ok();
+        Ok(Self {
+            client_id: string_field(&root, "client_id", path, "client_id")?,
+            client_secret: optional("client_secret").map(SecretString::from),
+            refresh_token: SecretString::from(string_field(
+                &root,
+                "refresh_token",
+                path,
+                "refresh_token",
+            )?),
+            account: optional("account"),
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })
+}
+
+fn json(text: &str, path: &Path) -> Result<Value, ConfigError> {
+    serde_json::from_str(text).map_err(|e| ConfigError::NotJson {
+        path: path.to_owned(),
+        // serde_json's message names line and column, not the content.
+        reason: e.to_string(),
+    })
+}
+
+/// The string `name` of `object`; missing, blank or not a string is a
+/// [`ConfigError::MissingField`] called `label`.
+fn string_field(
+    object: &Value,
+    name: &str,
+    path: &Path,
+    label: &str,
+) -> Result<String, ConfigError> {
+    match object.get(name).and_then(Value::as_str) {
+        Some(value) if !value.trim().is_empty() => Ok(value.to_owned()),
+        _ => Err(ConfigError::MissingField {
+            path: path.to_owned(),
+            field: label.to_owned(),
+        }),
     }
 }
 
@@ -242,6 +308,44 @@ mod tests {
     fn debug_output_redacts_the_client_secret() {
         let secrets = parse(WEB).unwrap();
         assert!(!format!("{secrets:?}").contains("GOCSPX-secret-value"));
+    }
+
+    const AUTHORIZED_USER: &str = r#"{"type":"authorized_user","client_id":"id.apps.googleusercontent.com",
+        "client_secret":"GOCSPX-secret-value","refresh_token":"1//refresh-token-value","account":"a@example.com"}"#;
+
+    fn parse_user(text: &str) -> Result<AuthorizedUser, ConfigError> {
+        AuthorizedUser::parse(text, Path::new("alice.json"))
+    }
+
+    #[test]
+    fn authorized_user_file_is_read_and_its_debug_hides_the_secrets() {
+        let user = parse_user(AUTHORIZED_USER).unwrap();
+        assert_eq!(user.client_id, "id.apps.googleusercontent.com");
+        assert_eq!(user.refresh_token.expose_secret(), "1//refresh-token-value");
+        assert_eq!(user.account.as_deref(), Some("a@example.com"));
+        let debug = format!("{user:?}");
+        assert!(!debug.contains("refresh-token-value"), "{debug}");
+        assert!(!debug.contains("GOCSPX-secret-value"), "{debug}");
+    }
+
+    #[test]
+    fn file_of_another_type_is_not_taken_for_an_authorized_user() {
+        let text = AUTHORIZED_USER.replace("\"authorized_user\"", "\"service_account\"");
+        let err = parse_user(&text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "alice.json is not an authorized_user file (its \"type\" is \"service_account\")"
+        );
+    }
+
+    #[test]
+    fn authorized_user_without_a_refresh_token_names_the_field_only() {
+        let text = AUTHORIZED_USER.replace("\"refresh_token\"", "\"refresh_tokn\"");
+        let err = parse_user(&text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "alice.json: field `refresh_token` is missing or empty"
+        );
     }
 
     #[test]

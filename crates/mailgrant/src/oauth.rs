@@ -345,3 +345,35 @@ fn token_set(response: &oauth2::basic::BasicTokenResponse) -> TokenSet {
             .map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
     }
 }
+
+/// Reads a token endpoint's answer (`status`, a JSON `body`) the way
+/// [`OAuthClient::exchange_code`] and [`OAuthClient::refresh`] read Google's:
+/// the `oauth2` crate's response handling, then the same error mapping. No
+/// request leaves the process; the property tests feed it what Google might
+/// send.
+pub fn parse_token_response(status: u16, body: &[u8]) -> Result<TokenSet, OAuthError> {
+    let status = http::StatusCode::from_u16(status).map_err(|_| OAuthError::Malformed {
+        reason: format!("{status} is no HTTP status"),
+        body: RawBody(body.to_vec()),
+    })?;
+    let token_url = Url::parse("https://oauth2.googleapis.com/token").expect("constant URL");
+    let client =
+        BasicClient::new(ClientId::new(String::new())).set_token_uri(TokenUrl::from_url(token_url));
+    // The canned answer stands in for the transport: Google's token
+    // endpoint answers `application/json`.
+    let answer = |_request: oauth2::HttpRequest| {
+        std::future::ready(
+            http::Response::builder()
+                .status(status)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec()),
+        )
+    };
+    let response = futures::executor::block_on(
+        client
+            .exchange_refresh_token(&RefreshToken::new(String::new()))
+            .request_async(&answer),
+    )
+    .map_err(request_error::<_, BasicErrorResponse>)?;
+    Ok(token_set(&response))
+}

@@ -7,6 +7,9 @@ const DAY_MS: i64 = 86_400_000;
 /// "Dates are interpreted as midnight PST" (filtering guide, reference §8):
 /// a fixed UTC-8, summer or not.
 const PST_OFFSET_MS: i64 = 8 * 3_600_000;
+/// Ten thousand years in days. A longer age reaches past every message
+/// anyway, and within it the sums below cannot overflow.
+const MAX_AGE: i64 = 3_652_500;
 
 /// `after:`/`before:` values as epoch ms: `YYYY/MM/DD` (or with `-`),
 /// `MM/DD/YYYY`, each at midnight PST, or epoch seconds (the filtering
@@ -23,7 +26,8 @@ pub fn absolute(value: &str) -> Option<i64> {
         return None;
     };
     let (year, month, day) = if a > 31 { (a, b, c) } else { (c, a, b) };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // A five-digit year is no date Gmail reads, and could overflow below.
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(0..=9999).contains(&year) {
         return None;
     }
     Some(days_from_civil(year, month, day) * DAY_MS + PST_OFFSET_MS)
@@ -34,6 +38,7 @@ pub fn absolute(value: &str) -> Option<i64> {
 pub fn relative(value: &str, now_ms: i64) -> Option<i64> {
     let unit = value.chars().last()?;
     let count: i64 = value[..value.len() - unit.len_utf8()].parse().ok()?;
+    let count = count.clamp(-MAX_AGE, MAX_AGE);
     let months = match unit.to_ascii_lowercase() {
         'd' => return Some(now_ms - count * DAY_MS),
         'm' => count,
@@ -82,6 +87,20 @@ mod tests {
         assert_eq!(relative("1m", now), absolute("2024/02/15"));
         assert_eq!(relative("1y", now), absolute("2023/03/15"));
         assert_eq!(relative("3w", now), None);
+    }
+
+    #[test]
+    fn huge_ages_and_years_do_not_overflow() {
+        // Found by tests/parser_properties.rs: these overflowed.
+        let now = absolute("2024/03/15").unwrap();
+        let ten_thousand_years_ago = now - MAX_AGE * DAY_MS;
+        assert_eq!(
+            relative("9223372036854775807d", now),
+            Some(ten_thousand_years_ago)
+        );
+        assert!(relative("999999999999999999y", now).is_some_and(|t| t < ten_thousand_years_ago));
+        assert!(relative("-9223372036854775807m", now).is_some_and(|t| t > now));
+        assert_eq!(absolute("9223372036854775807/01/01"), None);
     }
 
     #[test]

@@ -23,11 +23,16 @@ enum Token {
     },
 }
 
+/// Groups and negations nested deeper than this are dropped: each level is
+/// a recursion, and `((((…` some thousands deep overflowed the stack.
+const MAX_DEPTH: usize = 64;
+
 pub fn parse(q: &str, now_ms: i64) -> Expr {
     let mut parser = Parser {
         tokens: tokenize(q),
         pos: 0,
         now_ms,
+        depth: 0,
     };
     Expr::And(parser.sequence(None))
 }
@@ -81,7 +86,9 @@ fn read_atom(chars: &[char], start: usize) -> (String, String, String, usize) {
     };
     if chars[start] == '"' {
         let (value, next) = quoted(start + 1);
-        return (String::new(), value.to_lowercase(), value, next);
+        // As written, quotes and all: `"OR"` is a phrase, not the operator.
+        let raw = format!("\"{value}\"");
+        return (String::new(), value.to_lowercase(), raw, next);
     }
     let end = chars[start..]
         .iter()
@@ -103,6 +110,8 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     now_ms: i64,
+    /// Groups and negations open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -147,7 +156,12 @@ impl Parser {
     fn unary(&mut self) -> Option<Expr> {
         let token = self.tokens.get(self.pos)?.clone();
         self.pos += 1;
-        match token {
+        let nests = matches!(token, Token::Not | Token::Open | Token::OpenAny);
+        if nests && self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += usize::from(nests);
+        let expr = match token {
             Token::Not => self.unary().map(|e| Expr::Not(Box::new(e))),
             Token::Open => Some(Expr::And(self.sequence(Some(&Token::Close)))),
             Token::OpenAny => Some(Expr::Or(self.sequence(Some(&Token::CloseAny)))),
@@ -161,6 +175,8 @@ impl Parser {
                 };
                 Some(Expr::Term(term))
             }
-        }
+        };
+        self.depth -= usize::from(nests);
+        expr
     }
 }

@@ -142,6 +142,23 @@ fn or_and_braces_need_any_alternative() {
 }
 
 #[test]
+fn groups_and_negations_thousands_deep_do_not_overflow_the_stack() {
+    // Some thousands of `(` overflowed a 2 MiB stack, a test thread's and
+    // a tokio worker's; past 64 levels they are dropped.
+    assert!(hit(&format!("{}budget", "(".repeat(100_000))));
+    assert!(!hit(&format!("{}kitchen", "{".repeat(100_000))));
+    let _ = hit(&"-".repeat(100_000));
+}
+
+#[test]
+fn a_quoted_or_is_a_phrase_not_the_operator() {
+    // Found by tests/parser_properties.rs: `"OR"` was the operator, and
+    // `"AND"` was dropped.
+    assert!(!hit("kitchen \"OR\" budget"));
+    assert!(!hit("\"AND\""));
+}
+
+#[test]
 fn negation_excludes_terms_and_groups() {
     assert!(!hit("-budget"));
     assert!(hit("-is:starred"));

@@ -53,15 +53,14 @@ impl BatchRequest {
         body: &[u8],
         ids: &[usize],
     ) -> Option<Vec<Option<Answer>>> {
-        let boundary = boundary(content_type)?;
         let mut slots: Vec<Option<Answer>> = vec![None; ids.len()];
         let mut unlabelled = Vec::new();
-        for (position, part) in split(body, &boundary).into_iter().enumerate() {
-            let (mime_head, http) = split_head(part);
-            let Some(answer) = parse_response(http) else {
+        for (position, part) in response_parts(content_type, body)?.into_iter().enumerate() {
+            let Some(answer) = part.answer else {
                 continue;
             };
-            let slot = header(mime_head, "Content-ID")
+            let slot = part
+                .content_id
                 .and_then(|id| self.index_of(&id))
                 .and_then(|id| ids.iter().position(|i| *i == id));
             match slot {
@@ -87,6 +86,32 @@ impl BatchRequest {
         let (prefix, n) = inner.rsplit_once('+')?;
         (prefix == self.prefix).then(|| n.parse().ok()).flatten()
     }
+}
+
+/// One part of a batch answer as it was read.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct ResponsePart {
+    /// The part's `Content-ID`, as sent.
+    pub content_id: Option<String>,
+    /// The HTTP answer in it; `None` when the part holds none.
+    pub answer: Option<Answer>,
+}
+
+/// The parts of a batch answer in the order they came; `None` when the
+/// content type is no `multipart/mixed` with a boundary. Public, but hidden,
+/// for the property tests (`tests/parser_properties.rs`).
+#[doc(hidden)]
+pub fn response_parts(content_type: &str, body: &[u8]) -> Option<Vec<ResponsePart>> {
+    let boundary = boundary(content_type)?;
+    let parts = split(body, &boundary).into_iter().map(|part| {
+        let (mime_head, http) = split_head(part);
+        ResponsePart {
+            content_id: header(mime_head, "Content-ID"),
+            answer: parse_response(http),
+        }
+    });
+    Some(parts.collect())
 }
 
 /// The `boundary` parameter of a `multipart/mixed` content type, quoted or not.

@@ -42,6 +42,8 @@ use url::Url;
 use crate::broker::{Broker, RetryPolicy};
 
 pub use batch::MAX_BATCH_SIZE;
+#[doc(hidden)]
+pub use batch::{ResponsePart, response_parts};
 pub use error::GmailError;
 pub use models::{
     Header, History, HistoryLabelChange, HistoryList, HistoryMessageChange, Label, LabelColor,

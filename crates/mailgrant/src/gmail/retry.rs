@@ -13,7 +13,7 @@ use super::error::{ApiErrorBody, GmailError};
 
 /// One HTTP answer: of a lone request, or of one part of a batch.
 #[derive(Clone, Debug)]
-pub(crate) struct Answer {
+pub struct Answer {
     pub status: u16,
     /// The `Retry-After` header as sent.
     pub retry_after: Option<String>,

@@ -8,7 +8,7 @@
 //! request order. `messages.get`, nearly every part of a sync, skips only
 //! the router: it gets the same fault check and the same handler.
 
-mod wire;
+pub(crate) mod wire;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
