@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use mailgrant::config::AuthorizedUser;
 use mailgrant::crypto::Keyring;
 use mailgrant::files::{self, Existing};
 use mailgrant::rotation::reencrypt_all;
@@ -169,24 +170,8 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
         }
         UsersCommand::Import { file, google } => {
             let app = google.app().await?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let json: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
-            if json["type"] != "authorized_user" {
-                bail!(
-                    "{} is not an authorized_user file (its \"type\" is {})",
-                    file.display(),
-                    json["type"]
-                );
-            }
-            let field = |name: &str| {
-                json[name]
-                    .as_str()
-                    .filter(|v| !v.is_empty())
-                    .with_context(|| format!("{}: field `{name}` is missing", file.display()))
-            };
-            let client_id = field("client_id")?;
+            let grant = AuthorizedUser::load(&file)?;
+            let client_id = &grant.client_id;
             let ours = app.broker.oauth().client_id();
             if client_id != ours {
                 bail!(
@@ -194,7 +179,7 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
                     file.display()
                 );
             }
-            let refresh_token = SecretString::from(field("refresh_token")?.to_owned());
+            let refresh_token = grant.refresh_token;
             let connected = app
                 .broker
                 .import_refresh_token(&refresh_token)

@@ -388,30 +388,9 @@ impl TestApp {
         pool.close().await;
     }
 
-    /// Every column of every row of the credentials table, each row one
-    /// line of SQLite's `quote()` literals: for "nothing changed" checks.
+    /// Every column of every row of the credentials table ([`raw_table_of`]).
     pub async fn raw_table(&self) -> Vec<String> {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path.display()))
-            .await
-            .unwrap();
-        let columns: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info('credentials') ORDER BY cid")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-        let line = columns
-            .iter()
-            .map(|c| format!("quote({c})"))
-            .collect::<Vec<_>>()
-            .join(" || '|' || ");
-        let rows = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT {line} FROM credentials ORDER BY user_id"
-        )))
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-        rows
+        raw_table_of(&self.db_path).await
     }
 
     /// Every row of the credentials table, as the database holds it.
@@ -498,4 +477,31 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Every column of every row of the credentials table in the SQLite file at
+/// `db_path`, each row one line of SQLite's `quote()` literals: for "nothing
+/// changed" checks.
+pub async fn raw_table_of(db_path: &std::path::Path) -> Vec<String> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
+        .await
+        .unwrap();
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('credentials') ORDER BY cid")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let line = columns
+        .iter()
+        .map(|c| format!("quote({c})"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let rows = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {line} FROM credentials ORDER BY user_id"
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows
 }

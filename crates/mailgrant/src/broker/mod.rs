@@ -297,6 +297,25 @@ impl Broker {
     }
 }
 
+/// When a token answered with `tokens` expires, in Unix seconds. An absurd
+/// `expires_in` from the token endpoint saturates instead of overflowing.
 pub(crate) fn expires_at(tokens: &TokenSet) -> i64 {
-    now_unix() + tokens.expires_in.as_secs() as i64
+    let lifetime = i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX);
+    now_unix().saturating_add(lifetime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_expires_in_saturates_instead_of_overflowing() {
+        let tokens = TokenSet {
+            access_token: SecretString::from("a".to_owned()),
+            refresh_token: None,
+            expires_in: Duration::from_secs(u64::MAX),
+            scopes: None,
+        };
+        assert_eq!(expires_at(&tokens), i64::MAX);
+    }
 }

@@ -1,0 +1,10 @@
+//! The request properties of `tests/request_properties.rs`, 1,000,000 cases
+//! each (or `MAILGRANT_PROPTEST_CASES`), with the time each took:
+//! `cargo bench -p mailgrant-server --bench request_properties`.
+
+#[path = "../tests/request_properties.rs"]
+mod request_properties;
+
+fn main() {
+    request_properties::bench();
+}
