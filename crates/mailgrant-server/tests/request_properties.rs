@@ -25,6 +25,13 @@ const ALICE: &str = "alice@example.com";
 
 /// A signed-in deployment, running for the whole test binary on a runtime
 /// of its own (the properties are synchronous).
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the store check is a #[test], left out of the benchmark"
+    )
+)]
 struct Target {
     /// `host:port` of the server.
     address: String,
@@ -32,7 +39,7 @@ struct Target {
     session: String,
     /// `name=value` of a genuine login cookie (a sign-in in progress).
     login: String,
-    /// The credentials table when the properties began.
+    /// The credentials table when the properties began, and its file.
     table: Vec<String>,
     db_path: std::path::PathBuf,
 }
