@@ -7,4 +7,9 @@ mod request_properties;
 
 fn main() {
     request_properties::bench();
+    assert!(
+        request_properties::store_unchanged(),
+        "the requests changed the stored credentials"
+    );
+    println!("stored credentials unchanged");
 }
