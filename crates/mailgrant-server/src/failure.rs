@@ -192,10 +192,8 @@ impl From<mailgrant::Error> for Failure {
                 reason: reason.to_string(),
             },
             E::UnknownUser(id) => Self::NotFound(format!("no stored user {id}")),
-            e @ E::ClientMisconfigured { .. } => {
-                tracing::error!(error = %e, "Google rejects the OAuth client");
-                Self::ClientMisconfigured(e.to_string())
-            }
+            // The broker logged it, once a minute: not again per request.
+            e @ E::ClientMisconfigured { .. } => Self::ClientMisconfigured(e.to_string()),
             E::OAuth(OAuthError::Rejected { code, .. }) if code == "invalid_grant" => Self::BadRequest(
                 "Google rejected the authorization code (invalid_grant): it was used, expired, or not issued to this sign-in"
                     .to_owned(),

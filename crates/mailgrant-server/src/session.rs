@@ -21,6 +21,8 @@ const LOGIN_COOKIE: [&str; 2] = ["mailgrant_login", "__Host-mailgrant_login"];
 const SESSION_COOKIE: [&str; 2] = ["mailgrant_session", "__Host-mailgrant_session"];
 /// How long a user may take on Google's consent screen.
 const LOGIN_TTL_SECS: i64 = 15 * 60;
+/// How far another replica's clock may run ahead of ours.
+const CLOCK_SKEW_MS: i64 = 60_000;
 /// The default of `--session-max-age`.
 pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -144,7 +146,9 @@ impl Cookies {
     pub fn current(&self, headers: &HeaderMap) -> Option<Session> {
         let session: Session = self.read(headers, self.name(SESSION_COOKIE))?;
         let age_ms = now_unix_ms().saturating_sub(session.issued_at_ms);
-        (age_ms >= 0 && (age_ms as u128) < self.max_age.as_millis()).then_some(session)
+        // Another replica's clock may run a little ahead of ours.
+        (age_ms >= -CLOCK_SKEW_MS && i128::from(age_ms) < self.max_age.as_millis() as i128)
+            .then_some(session)
     }
 
     pub fn sign_out(&self, jar: PrivateCookieJar) -> PrivateCookieJar {

@@ -100,7 +100,7 @@ async fn the_home_page_says_the_client_secret_is_wrong_and_does_not_send_the_use
 
     let home = app.get("/").await;
 
-    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(home.status(), StatusCode::SERVICE_UNAVAILABLE);
     let page = home.text().await.unwrap();
     assert!(
         page.contains("the OAuth client is rejected by Google: check the client secret"),

@@ -296,7 +296,7 @@ async fn serve_killed_mid_refresh_loses_no_grant_and_a_new_process_serves_every_
 
     assert_eq!(
         unanswered, USERS,
-        "every request was mid-refresh when killed"
+        "no request was answered before the kill (each waits on the delayed token endpoint)"
     );
     assert_eq!(
         after_kill, before,

@@ -127,13 +127,13 @@ async fn a_session_ends_after_the_session_max_age() {
     let google = TestEmulator::start().await;
     google.add_user(ALICE, 2);
     let app = TestApp::spawn_with(&google, CLIENT, |settings| {
-        settings.session_max_age = Duration::from_secs(1);
+        settings.session_max_age = Duration::from_secs(3);
     })
     .await;
     let cookie = sign_in(&app, ALICE, "").await;
     assert_eq!(profile_with(&app, &cookie).await, StatusCode::OK);
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
 
     assert_eq!(profile_with(&app, &cookie).await, StatusCode::UNAUTHORIZED);
 }

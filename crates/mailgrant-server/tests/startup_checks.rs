@@ -278,7 +278,8 @@ async fn users_recheck_undoes_a_wrong_revocation_and_keeps_a_real_one() {
 async fn demo_does_not_read_serves_listen_variable() {
     let port = free_port();
     let mut demo = Command::new(env!("CARGO_BIN_EXE_mailgrant"));
-    demo.args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+    demo.arg("demo")
+        .env("MAILGRANT_DEMO_LISTEN", format!("127.0.0.1:{port}"))
         .env("MAILGRANT_LISTEN", "not an address");
 
     assert!(serves(demo, port).await, "demo ignored MAILGRANT_LISTEN");

@@ -10,7 +10,8 @@ use google_emulator::EmulatorConfig;
 use mailgrant::ExposeSecret;
 use mailgrant::broker::RefreshCoordinator;
 use mailgrant::store::{
-    CredentialStore, GrantUpdate, RefreshUpdate, StoreError, StoredCredential, TokenPair,
+    CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, StoreError, StoredCredential,
+    TokenPair,
 };
 
 mod gmail_common;
@@ -48,8 +49,15 @@ impl CredentialStore for FlakyStore {
         }
         self.inner.save_refresh(user_id, update).await
     }
-    async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError> {
-        self.inner.mark_revoked(user_id, reason).await
+    async fn mark_revoked(
+        &self,
+        user_id: &str,
+        refresh_token: &EncryptedToken,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .mark_revoked(user_id, refresh_token, reason)
+            .await
     }
     async fn reinstate(&self, user_id: &str, update: &RefreshUpdate) -> Result<bool, StoreError> {
         self.inner.reinstate(user_id, update).await

@@ -105,7 +105,20 @@ async fn revocation_keeps_the_sealed_refresh_token_until_a_new_consent(
         .save_grant(&grant("u1", Some(b"refresh-1")))
         .await
         .unwrap();
-    assert!(store.mark_revoked("u1", "invalid_grant").await.unwrap());
+    assert!(
+        !store
+            .mark_revoked("u1", &token(b"an-older-token"), "invalid_grant")
+            .await
+            .unwrap(),
+        "a refusal of a token the row no longer holds revokes nothing"
+    );
+    assert!(store.get("u1").await.unwrap().unwrap().revoked.is_none());
+    assert!(
+        store
+            .mark_revoked("u1", &token(b"refresh-1"), "invalid_grant")
+            .await
+            .unwrap()
+    );
     let revoked = store.get("u1").await.unwrap().unwrap();
     assert_eq!(revoked.revoked.as_ref().unwrap().reason, "invalid_grant");
     assert_eq!(
@@ -132,7 +145,12 @@ async fn revocation_keeps_the_sealed_refresh_token_until_a_new_consent(
     let back = store.get("u1").await.unwrap().unwrap();
     assert_eq!(back.revoked, None);
     assert_eq!(back.refresh_token, Some(token(b"refresh-2")));
-    assert!(!store.mark_revoked("nobody", "x").await.unwrap());
+    assert!(
+        !store
+            .mark_revoked("nobody", &token(b"r"), "x")
+            .await
+            .unwrap()
+    );
 }
 
 async fn a_wrong_revocation_is_undone_by_reinstate(store: Arc<dyn CredentialStore>) {
@@ -150,7 +168,10 @@ async fn a_wrong_revocation_is_undone_by_reinstate(store: Arc<dyn CredentialStor
         !store.reinstate("u1", &update).await.unwrap(),
         "only a revoked row is reinstated"
     );
-    store.mark_revoked("u1", "invalid_grant").await.unwrap();
+    store
+        .mark_revoked("u1", &token(b"refresh-1"), "invalid_grant")
+        .await
+        .unwrap();
 
     assert!(store.reinstate("u1", &update).await.unwrap());
 
@@ -207,7 +228,10 @@ async fn tokens_are_replaced_only_if_unchanged(store: Arc<dyn CredentialStore>) 
     assert_eq!(got.refresh_token, reencrypted.refresh_token);
     assert_eq!(got.access_token, reencrypted.access_token);
     // A revoked row has no access token: NULL must match NULL.
-    store.mark_revoked("u1", "invalid_grant").await.unwrap();
+    store
+        .mark_revoked("u1", &token(b"r1-new-key"), "invalid_grant")
+        .await
+        .unwrap();
     let revoked = TokenPair {
         refresh_token: reencrypted.refresh_token.clone(),
         access_token: None,

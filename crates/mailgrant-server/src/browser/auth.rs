@@ -189,10 +189,8 @@ pub async fn disconnect(
     user: SignedIn,
     jar: PrivateCookieJar,
 ) -> Result<Response, PageError> {
+    // Ends every session of the user too.
     state.0.broker.disconnect(&user.session.user_id).await?;
-    session::end_all(store(&state), &user.session.user_id)
-        .await
-        .map_err(mailgrant::Error::from)?;
     Ok((
         state.0.cookies.sign_out(jar),
         Redirect::to("/?notice=disconnected"),

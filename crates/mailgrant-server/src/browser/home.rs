@@ -61,13 +61,17 @@ pub async fn home(
         ),
         // Said on the page (a client Google refuses, Google unreachable:
         // reconnecting would not help). A database or token endpoint outage
-        // is the page's status too, so that a monitor sees it.
+        // and a client Google refuses are the page's status too (503), so
+        // that a monitor sees them.
         Err(failure) => {
             let page = Html(layout(
                 "mailgrant",
                 &format!("{header}{}", error_html(&failure)),
             ));
-            if !matches!(failure, Failure::Unavailable { .. }) {
+            if !matches!(
+                failure,
+                Failure::Unavailable { .. } | Failure::ClientMisconfigured(_)
+            ) {
                 return page.into_response();
             }
             let mut response = (failure.status(), page).into_response();

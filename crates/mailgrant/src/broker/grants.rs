@@ -130,16 +130,29 @@ impl Broker {
     /// client, and `invalid_client` (or another `*_client` code) for a bad
     /// one, because Google authenticates the client before it looks at the
     /// grant (reference §10; RFC 6749 §5.2). No user's grant is involved.
+    /// A transient failure (no answer, a 5xx) is retried as refreshes are.
     pub async fn check_client(&self) -> Result<(), Error> {
         let probe = SecretString::from("1//mailgrant-client-check.not-a-refresh-token".to_owned());
-        match self.config.oauth.refresh(&probe).await {
-            Err(error) if error.is_grant_dead() => Ok(()),
-            Err(error) => Err(self.oauth_failure(error)),
-            Ok(_) => Err(Error::OAuth(OAuthError::Malformed {
-                reason: "the token endpoint accepted a refresh token that does not exist"
-                    .to_owned(),
-                body: crate::oauth::RawBody(Vec::new()),
-            })),
+        let policy = self.config.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.config.oauth.refresh(&probe).await {
+                Err(error) if error.is_grant_dead() => return Ok(()),
+                Err(error) if error.is_client_rejected() => return Err(self.oauth_failure(error)),
+                Err(error) => error,
+                Ok(_) => {
+                    return Err(Error::OAuth(OAuthError::Malformed {
+                        reason: "the token endpoint accepted a refresh token that does not exist"
+                            .to_owned(),
+                        body: crate::oauth::RawBody(Vec::new()),
+                    }));
+                }
+            };
+            if attempt >= policy.attempts {
+                return Err(self.oauth_failure(error));
+            }
+            tokio::time::sleep(policy.delay(attempt)).await;
         }
     }
 
@@ -161,7 +174,7 @@ impl Broker {
             Err(error) if error.is_grant_dead() => {
                 let reason = error.to_string();
                 if credential.revoked.is_none() {
-                    self.mark_revoked(user_id, &reason).await?;
+                    self.mark_revoked(user_id, sealed, &reason).await?;
                 }
                 return Err(self.reauthorize(user_id, email, ReauthReason::Revoked { reason }));
             }
@@ -200,7 +213,8 @@ impl Broker {
     }
 
     /// Revokes the grant at Google (an `invalid_token` answer means it is gone
-    /// already) and deletes the stored credentials. False for an unknown user.
+    /// already), ends every session of the user and deletes the stored
+    /// credentials. False for an unknown user.
     #[tracing::instrument(skip_all, fields(user = %user_id))]
     pub async fn disconnect(&self, user_id: &str) -> Result<bool, Error> {
         let Some(credential) = self.config.store.get(user_id).await? else {
@@ -220,6 +234,12 @@ impl Broker {
             }
         }
         self.cache.forget(user_id);
+        // Every browser session of the user ends with the grant, before the
+        // row goes, whoever disconnects (the page, the token API, the CLI).
+        self.config
+            .store
+            .end_sessions(user_id, crate::store::now_unix_ms())
+            .await?;
         let deleted = self.config.store.delete(user_id).await?;
         if deleted && credential.revoked.is_none() {
             self.config.metrics.revocations.inc();

@@ -284,9 +284,20 @@ impl Broker {
         error
     }
 
-    async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<(), Error> {
+    /// Records that Google refused `sealed`, the refresh token the row held.
+    async fn mark_revoked(
+        &self,
+        user_id: &str,
+        sealed: &EncryptedToken,
+        reason: &str,
+    ) -> Result<(), Error> {
         self.cache.forget(user_id);
-        if self.config.store.mark_revoked(user_id, reason).await? {
+        if self
+            .config
+            .store
+            .mark_revoked(user_id, sealed, reason)
+            .await?
+        {
             self.config.metrics.revocations.inc();
             self.config.events.emit(CredentialEvent::Revoked {
                 user_id: user_id.to_owned(),

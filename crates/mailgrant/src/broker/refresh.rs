@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{Broker, CredentialEvent, FreshToken, expires_at};
 use crate::error::{Error, ReauthReason};
 use crate::oauth::TokenSet;
-use crate::store::RefreshUpdate;
+use crate::store::{EncryptedToken, RefreshUpdate};
 
 impl Broker {
     /// Joins (or starts) the user's one refresh in this process.
@@ -61,7 +61,7 @@ impl Broker {
         };
         let refresh_token = self.config.keys.decrypt(&sealed.0, user_id)?;
         let tokens = self
-            .refresh_with_retries(user_id, email, &refresh_token)
+            .refresh_with_retries(user_id, email, sealed, &refresh_token)
             .await?;
         let update = self.refresh_update(user_id, &tokens, &credential.scopes);
         if !self.config.store.save_refresh(user_id, &update).await? {
@@ -108,6 +108,7 @@ impl Broker {
         &self,
         user_id: &str,
         email: Option<&str>,
+        sealed: &EncryptedToken,
         refresh_token: &SecretString,
     ) -> Result<TokenSet, Error> {
         let policy = self.config.retry;
@@ -130,7 +131,7 @@ impl Broker {
                     self.config.metrics.refresh("revoked");
                     let reason = error.to_string();
                     tracing::warn!(user = %user_id, %reason, "grant is dead; marking revoked");
-                    self.mark_revoked(user_id, &reason).await?;
+                    self.mark_revoked(user_id, sealed, &reason).await?;
                     return Err(self.reauthorize(user_id, email, ReauthReason::Revoked { reason }));
                 }
                 Err(error) if error.is_client_rejected() => {

@@ -20,11 +20,15 @@ impl Throttle {
     /// True for the first call, then again once `interval` has passed since
     /// the last `true`.
     pub(crate) fn due(&self) -> bool {
+        self.due_at(Instant::now())
+    }
+
+    fn due_at(&self, now: Instant) -> bool {
         let mut last = self.last.lock().expect("throttle poisoned");
         match *last {
-            Some(at) if at.elapsed() < self.interval => false,
+            Some(at) if now.saturating_duration_since(at) < self.interval => false,
             _ => {
-                *last = Some(Instant::now());
+                *last = Some(now);
                 true
             }
         }
@@ -37,11 +41,13 @@ mod tests {
 
     #[test]
     fn fires_once_per_interval() {
-        let throttle = Throttle::new(Duration::from_millis(50));
-        assert!(throttle.due());
-        assert!(!throttle.due());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(throttle.due());
-        assert!(!throttle.due());
+        let throttle = Throttle::new(Duration::from_secs(60));
+        let start = Instant::now();
+        let at = |seconds| start + Duration::from_secs(seconds);
+        assert!(throttle.due_at(at(0)));
+        assert!(!throttle.due_at(at(1)));
+        assert!(!throttle.due_at(at(59)));
+        assert!(throttle.due_at(at(60)));
+        assert!(!throttle.due_at(at(61)));
     }
 }

@@ -127,7 +127,15 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// refresh token stays until a new consent replaces it or the user is
     /// deleted, so that a revocation found to be wrong can be undone
     /// ([`CredentialStore::reinstate`]).
-    async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError>;
+    /// Only while the row still holds `refresh_token`, the token Google
+    /// refused: a new consent stored meanwhile is not revoked by a refresh
+    /// of the old one.
+    async fn mark_revoked(
+        &self,
+        user_id: &str,
+        refresh_token: &EncryptedToken,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
     /// Records a refresh that worked for a revoked row and clears the
     /// revocation; `false` when the row is gone or not revoked.
     async fn reinstate(&self, user_id: &str, update: &RefreshUpdate) -> Result<bool, StoreError>;

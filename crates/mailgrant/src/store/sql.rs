@@ -171,18 +171,24 @@ macro_rules! sql_store_methods {
                 self.write_refresh(user_id, update, true).await
             }
 
-            async fn mark_revoked(&self, user_id: &str, reason: &str) -> Result<bool, StoreError> {
+            async fn mark_revoked(
+                &self,
+                user_id: &str,
+                refresh_token: &EncryptedToken,
+                reason: &str,
+            ) -> Result<bool, StoreError> {
                 let now = now_unix();
                 // The refresh token stays (encrypted): see the trait's doc.
                 let result = sqlx::query(AssertSqlSafe(statement(
                     "UPDATE credentials SET
                          access_token = NULL, access_token_expires_at = NULL,
                          revoked_at = $2, revoked_reason = $3, updated_at = $2
-                     WHERE user_id = $1",
+                     WHERE user_id = $1 AND refresh_token = $4",
                 )))
                 .bind(user_id)
                 .bind(now)
                 .bind(reason)
+                .bind(&refresh_token.0)
                 .execute(&self.pool)
                 .await?;
                 Ok(result.rows_affected() == 1)
