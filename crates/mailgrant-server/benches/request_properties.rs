@@ -6,6 +6,12 @@
 mod request_properties;
 
 fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "request_properties: a benchmark; run it with `cargo bench -p mailgrant-server --bench request_properties`"
+        );
+        return;
+    }
     request_properties::bench();
     assert!(
         request_properties::store_unchanged(),
