@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 use mailgrant::oauth::PendingAuthorization;
-use mailgrant::store::{CredentialStore, StoreError, now_unix_ms};
+use mailgrant::store::{CredentialStore, StoreError, now_unix, now_unix_ms};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -42,10 +42,6 @@ pub struct Session {
     /// when the user's sessions are ended after it (logout, disconnect, a
     /// new consent), on any replica. A cookie without it is no session.
     pub issued_at_ms: i64,
-}
-
-fn now() -> i64 {
-    now_unix_ms() / 1000
 }
 
 /// The login and session cookies of this deployment.
@@ -115,7 +111,7 @@ impl Cookies {
     ) -> PrivateCookieJar {
         let login = Login {
             pending,
-            issued_at: now(),
+            issued_at: now_unix(),
         };
         let value = serde_json::to_string(&login).expect("serializable");
         jar.add(self.cookie(self.name(LOGIN_COOKIE), value, LOGIN_TTL_SECS))
@@ -131,7 +127,7 @@ impl Cookies {
         let name = self.name(LOGIN_COOKIE);
         let login = self
             .read::<Login>(headers, name)
-            .filter(|l| now() - l.issued_at <= LOGIN_TTL_SECS);
+            .filter(|l| now_unix() - l.issued_at <= LOGIN_TTL_SECS);
         (jar.remove(self.removal(name)), login)
     }
 

@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::broker::{CredentialEvent, EventSink, RetryPolicy};
 use crate::http::describe;
+use crate::store::now_unix;
 
 pub const SIGNATURE_HEADER: &str = "X-Mailgrant-Signature";
 pub const EVENT_ID_HEADER: &str = "X-Mailgrant-Event-Id";
@@ -63,26 +64,19 @@ pub fn signature(secret: &str, event_id: &str, timestamp: u64, body: &[u8]) -> S
     hmac_sha256_hex(secret, &message)
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 impl EventSink for WebhookSink {
     fn emit(&self, event: CredentialEvent) {
         let event_id = format!("evt_{:032x}", rand::random::<u128>());
         let mut body = serde_json::to_value(&event).expect("events serialize");
         body["id"] = event_id.clone().into();
-        body["sent_at"] = unix_now().into();
+        body["sent_at"] = now_unix().into();
         let body = body.to_string();
         let (http, url, retry) = (self.http.clone(), self.url.clone(), self.retry);
         let secret = self.secret.clone();
         tokio::spawn(async move {
             for attempt in 1..=retry.attempts {
                 // A new timestamp (and so signature) each attempt, the same id.
-                let timestamp = unix_now();
+                let timestamp = now_unix().max(0) as u64;
                 let signature = signature(
                     secret.expose_secret(),
                     &event_id,

@@ -1,7 +1,6 @@
 //! Operator commands on the store: users, messages, keys.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use mailgrant::config::AuthorizedUser;
@@ -94,7 +93,7 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
                 .access_token(&user.user_id)
                 .await
                 .map_err(explain(&user))?;
-            let remaining = token.expires_at - now();
+            let remaining = token.expires_at - mailgrant::store::now_unix();
             eprintln!(
                 "expires in {}s; scopes: {}",
                 remaining,
@@ -243,11 +242,4 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 /// The one place the CLI prints a token: the operator asked for it.
 fn expose(token: &SecretString) -> &str {
     token.expose_secret()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64
 }

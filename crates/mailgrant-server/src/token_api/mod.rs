@@ -195,10 +195,7 @@ async fn token(
         }
         Err(error) => return Err(error.into()),
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = mailgrant::store::now_unix();
     Ok(Json(json!({
         "access_token": token.access_token.expose_secret(),
         "token_type": "Bearer",

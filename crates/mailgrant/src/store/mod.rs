@@ -188,11 +188,9 @@ fn scheme(url: &str) -> &str {
     url.split(':').next().unwrap_or_default()
 }
 
-pub(crate) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+/// Unix seconds now.
+pub fn now_unix() -> i64 {
+    now_unix_ms() / 1000
 }
 
 /// Unix milliseconds now.
