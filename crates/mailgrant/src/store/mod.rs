@@ -5,6 +5,7 @@
 //! The store only ever sees encrypted tokens ([`EncryptedToken`]); encryption is
 //! the broker's job, so an implementation is plain SQL.
 
+mod events;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -15,6 +16,9 @@ use async_trait::async_trait;
 
 use crate::broker::RefreshCoordinator;
 
+pub use events::{
+    EventStore, Leases, MailboxState, NewEvent, OutboxStats, StoredEvent, SyncCommit, WatchStatus,
+};
 pub use postgres::{PostgresCoordinator, PostgresStore};
 pub use sqlite::SqliteStore;
 
