@@ -10,8 +10,8 @@ use google_emulator::EmulatorConfig;
 use mailgrant::ExposeSecret;
 use mailgrant::broker::RefreshCoordinator;
 use mailgrant::store::{
-    CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, StoreError, StoredCredential,
-    TokenPair,
+    CredentialStore, EncryptedToken, EventStore, GrantUpdate, Leases, RefreshUpdate, StoreError,
+    StoredCredential, TokenPair,
 };
 
 mod gmail_common;
@@ -29,6 +29,12 @@ struct FlakyStore {
 impl CredentialStore for FlakyStore {
     fn refresh_coordinator(&self) -> Arc<dyn RefreshCoordinator> {
         self.inner.refresh_coordinator()
+    }
+    fn events(&self) -> Arc<dyn EventStore> {
+        self.inner.events()
+    }
+    fn leases(&self) -> Arc<dyn Leases> {
+        self.inner.leases()
     }
     async fn get(&self, user_id: &str) -> Result<Option<StoredCredential>, StoreError> {
         self.inner.get(user_id).await

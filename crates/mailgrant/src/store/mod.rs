@@ -6,6 +6,7 @@
 //! the broker's job, so an implementation is plain SQL.
 
 mod events;
+mod events_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -98,6 +99,10 @@ pub enum StoreError {
     Migration(sqlx::migrate::MigrateError),
     #[error("unsupported database URL scheme `{0}` (use sqlite://PATH or postgres://USER@HOST/DB)")]
     UnsupportedUrl(String),
+    /// Gmail's history ids are `uint64`s; the database keeps signed 64-bit
+    /// integers, so an id above `i64::MAX` is refused (nothing is written).
+    #[error("history id {0} is above the largest one the database stores ({max})", max = i64::MAX)]
+    HistoryIdOutOfRange(u64),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -119,6 +124,12 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// store: in memory for an embedded file, a lock the database holds
     /// for a shared one. The same coordination each time it is asked.
     fn refresh_coordinator(&self) -> Arc<dyn RefreshCoordinator>;
+
+    /// The change stream's tables in the same database.
+    fn events(&self) -> Arc<dyn EventStore>;
+
+    /// Leases in the same database, shared by every replica that uses it.
+    fn leases(&self) -> Arc<dyn Leases>;
 
     async fn get(&self, user_id: &str) -> Result<Option<StoredCredential>, StoreError>;
     async fn find_by_email(&self, email: &str) -> Result<Option<StoredCredential>, StoreError>;

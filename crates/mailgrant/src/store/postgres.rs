@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 
 use crate::broker::{RefreshCoordinator, RefreshGuard};
 
+use super::events_sql::{MailboxRow, sql_event_methods};
 use super::sql::{COLUMNS, Row, sql_store_helpers, sql_store_methods};
 use super::{
     CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, StoreError, StoredCredential,
@@ -119,3 +120,56 @@ impl PostgresStore {
 }
 
 sql_store_methods!(PostgresStore);
+sql_event_methods!(PostgresStore);
+
+/// The advisory lock that serializes event inserts (two-key form, apart
+/// from the refresh locks' space).
+const EVENTS_LOCK_SPACE: i32 = 0x6d67_6576; // "mgev"
+
+async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+/// A sequence hands out ids as transactions insert, not as they commit: a
+/// transaction could commit id 8 while one that took 7 is still open, and
+/// a reader that saw 8 would page past 7 for good. Holding one lock from
+/// the first insert to commit makes ids grow in commit order. Taken after
+/// the cursor's row lock and last, so no two transactions wait on each
+/// other in a circle.
+async fn order_event_ids(
+    transaction: &mut Transaction<'static, Postgres>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, 0)")
+        .bind(EVENTS_LOCK_SPACE)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
+/// Locks the due rows, skipping those a concurrent claimer has locked, and
+/// moves them in the same statement. A row another claimer moved after this
+/// statement's snapshot is checked again once locked, and then not due.
+async fn claim_due_rows(
+    pool: &PgPool,
+    now: i64,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<MailboxRow>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH due AS (
+             SELECT user_id, next_check_at FROM mailboxes WHERE next_check_at <= $1
+             ORDER BY next_check_at, user_id LIMIT $2
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE mailboxes m SET next_check_at = $3
+         FROM due WHERE m.user_id = due.user_id
+         RETURNING m.user_id, m.cursor, m.pushed_history_id, m.last_push_at, m.last_sync_at,
+             m.watch_status, m.watch_expires_at, m.watch_renewed_at, m.watch_error,
+             due.next_check_at",
+    )
+    .bind(now)
+    .bind(i64::from(limit))
+    .bind(now.saturating_add(lease_ms))
+    .fetch_all(pool)
+    .await
+}

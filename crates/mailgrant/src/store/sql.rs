@@ -102,8 +102,9 @@ macro_rules! sql_store_helpers {
 
 pub(super) use sql_store_helpers;
 
-/// `impl CredentialStore for $store`, for a store with a `pool` field and a
-/// `coordination()` method (its `refresh_coordinator`), in a module with a
+/// `impl CredentialStore for $store`, for a cloneable store with a `pool`
+/// field, a `coordination()` method (its `refresh_coordinator`) and the
+/// change stream's methods (`sql_event_methods`), in a module with a
 /// `statement(&str) -> String` function (its parameter syntax).
 macro_rules! sql_store_methods {
     ($store:ty) => {
@@ -111,6 +112,14 @@ macro_rules! sql_store_methods {
         impl CredentialStore for $store {
             fn refresh_coordinator(&self) -> Arc<dyn RefreshCoordinator> {
                 self.coordination()
+            }
+
+            fn events(&self) -> Arc<dyn $crate::store::EventStore> {
+                Arc::new(self.clone())
+            }
+
+            fn leases(&self) -> Arc<dyn $crate::store::Leases> {
+                Arc::new(self.clone())
             }
 
             async fn get(&self, user_id: &str) -> Result<Option<StoredCredential>, StoreError> {

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, SqlitePool};
+use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
 
+use super::events_sql::{MAILBOX_COLUMNS, MailboxRow, sql_event_methods};
 use super::sql::{COLUMNS, Row, sql_store_helpers, sql_store_methods};
 use super::{
     CredentialStore, EncryptedToken, GrantUpdate, RefreshUpdate, StoreError, StoredCredential,
@@ -73,6 +74,50 @@ impl SqliteStore {
 }
 
 sql_store_methods!(SqliteStore);
+sql_event_methods!(SqliteStore);
+
+/// A transaction that takes the database's one write lock at once
+/// (`BEGIN IMMEDIATE`): one that read first and wrote later could find its
+/// snapshot stale and fail instead of waiting its turn.
+async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// One writer at a time commits, in the order it took the write lock, and
+/// `AUTOINCREMENT` numbers in that order too: nothing to do.
+async fn order_event_ids(_: &mut Transaction<'static, Sqlite>) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+/// Reads the due rows and moves them in one write transaction, which no
+/// other claimer (of this process or another on the file) can interleave.
+async fn claim_due_rows(
+    pool: &SqlitePool,
+    now: i64,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<MailboxRow>, sqlx::Error> {
+    let due = "SELECT user_id FROM mailboxes WHERE next_check_at <= ?1
+               ORDER BY next_check_at, user_id LIMIT ?2";
+    let mut transaction = begin_write(pool).await?;
+    let rows: Vec<MailboxRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE user_id IN ({due})"
+    )))
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *transaction)
+    .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE mailboxes SET next_check_at = ?3 WHERE user_id IN ({due})"
+    )))
+    .bind(now)
+    .bind(i64::from(limit))
+    .bind(now.saturating_add(lease_ms))
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(rows)
+}
 
 #[cfg(test)]
 mod tests {
