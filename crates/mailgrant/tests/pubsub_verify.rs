@@ -437,7 +437,7 @@ async fn concurrent_verifications_share_one_fetch() {
 #[tokio::test]
 async fn keys_are_kept_for_max_age_and_fetched_again_after() {
     let (server, url) = spawn_certs().await;
-    *server.cache_control.lock().unwrap() = Some("public, max-age=1, must-revalidate");
+    *server.cache_control.lock().unwrap() = Some("public, max-age=2, must-revalidate");
     let verifier = PushVerifier::new(mailgrant::http::client(), settings(url))
         .with_min_refetch_interval(Duration::ZERO);
     let token = bearer(&google_token(&google_claims()));
@@ -445,7 +445,7 @@ async fn keys_are_kept_for_max_age_and_fetched_again_after() {
     verifier.verify(Some(&token)).await.unwrap();
     verifier.verify(Some(&token)).await.unwrap();
     assert_eq!(server.hits(), 1, "fresh keys are not fetched again");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     verifier.verify(Some(&token)).await.unwrap();
 
     assert_eq!(server.hits(), 2, "stale keys are fetched again");
