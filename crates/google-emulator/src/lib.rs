@@ -62,7 +62,6 @@ pub use pubsub::{PubSubError, PushSubscription};
 
 /// The Google Cloud project the emulator's client and Pub/Sub topics
 /// belong to: Gmail only publishes to topics of the caller's own project.
-/// Push tokens are verified against `{base}/oauth2/v3/certs`.
 pub const PROJECT_ID: &str = "mailgrant-emulator";
 use state::{EmulatorState, Shared, User, lock};
 
@@ -184,6 +183,12 @@ impl Emulator {
     /// all follow it.
     pub fn set_clock_offset_ms(&self, ms: i64) {
         lock(&self.shared).clock.set_offset_ms(ms);
+    }
+
+    /// Where the keys of Pub/Sub push tokens are published for an emulator
+    /// at `base_url`: `{base_url}/oauth2/v3/certs`, Google's path for them.
+    pub fn jwks_url(base_url: &str) -> String {
+        format!("{}/oauth2/v3/certs", base_url.trim_end_matches('/'))
     }
 
     /// The client_secrets.json Google's console would give for `client`,

@@ -210,7 +210,7 @@ impl Setup {
         let response = self
             .emu
             .http
-            .get(self.emu.url("/oauth2/v3/certs"))
+            .get(google_emulator::Emulator::jwks_url(&self.emu.base))
             .send()
             .await
             .unwrap();
@@ -463,15 +463,26 @@ async fn a_delay_fault_delivers_late() {
 
     assert_eq!(s.receiver.settled().await.len(), 1);
     s.receiver.wait_for(2).await;
-    let (status, _) = s
+}
+
+#[tokio::test]
+async fn cleared_faults_no_longer_apply() {
+    let mut s = setup(json!({})).await;
+    s.watching(json!({ "topicName": TOPIC })).await;
+    fault(&s, json!({ "action": "drop", "count": 5 })).await;
+
+    let response = s
         .emu
         .http
         .delete(s.emu.url("/emulator/pubsub/faults"))
         .send()
         .await
-        .map(|r| (r.status(), ()))
         .unwrap();
-    assert_eq!(status, 200);
+    s.new_message(&["INBOX"]).await;
+
+    assert_eq!(response.status(), 200);
+    s.receiver.wait_for(2).await;
+    assert_eq!(s.counters().await["dropped"], 0);
 }
 
 #[tokio::test]
@@ -553,4 +564,14 @@ async fn pubsub_controls_refuse_bad_names_and_unknown_topics() {
             .await
             .unwrap();
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn access_tokens_expire_on_the_emulators_clock() {
+    let s = setup(json!({})).await;
+
+    s.emu.emulator.set_clock_offset_ms(3600 * 1000 + 1000);
+
+    let (status, _) = s.emu.get_json(&s.token, "/gmail/v1/users/me/profile").await;
+    assert_eq!(status, 401);
 }
