@@ -2,8 +2,6 @@
 //! `access_token` query parameter (RFC 6750 §2.1, §2.3), checked against
 //! what the token endpoint issued.
 
-use std::time::Instant;
-
 use axum::http::{HeaderMap, header};
 
 use crate::reply::ApiError;
@@ -46,7 +44,7 @@ pub fn authenticate(
     let access = state
         .access_tokens
         .get(&token)
-        .filter(|a| a.is_live(Instant::now()))
+        .filter(|a| a.is_live(state.clock.instant()))
         .ok_or_else(ApiError::invalid_credentials)?;
     let user = state
         .user_by_id(&access.user_id)

@@ -1,12 +1,13 @@
 //! Test controls under `/emulator/` (not Google's): add users and clients,
 //! revoke a user's access, expire tokens, read counters, inject faults,
-//! inspect grants, and change mailboxes (`mailbox` module). JSON in, JSON
-//! out.
+//! inspect grants, change mailboxes (`mailbox` module), and drive push
+//! notifications and the clock (`pubsub` module). JSON in, JSON out.
 
 mod mailbox;
+mod pubsub;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Shared> {
         .route("/emulator/faults", post(add_fault).delete(clear_faults))
         .route("/emulator/grants/{email}", get(grants))
         .merge(mailbox::routes())
+        .merge(pubsub::routes())
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -199,7 +201,7 @@ async fn revoke_user(State(shared): State<Shared>, Path(email): Path<String>) ->
 
 async fn expire_tokens(State(shared): State<Shared>) -> Response {
     let mut state = lock(&shared);
-    let now = Instant::now();
+    let now = state.clock.instant();
     let mut expired = 0;
     for token in state.access_tokens.values_mut().filter(|t| t.is_live(now)) {
         token.expires_at = now;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::scopes;
-use crate::state::{User, now_epoch_ms};
+use crate::state::User;
 
 /// Claims for `user` as seen by `client_id` holding `scopes`.
 pub fn claims(
@@ -20,8 +20,9 @@ pub fn claims(
     scopes: &[String],
     nonce: Option<&str>,
     access_token: &str,
+    now_ms: i64,
 ) -> Value {
-    let iat = now_epoch_ms() / 1000;
+    let iat = now_ms / 1000;
     // at_hash: left half of SHA-256 of the access token (OIDC §3.1.3.6).
     let digest = Sha256::digest(access_token.as_bytes());
     let mut claims = json!({

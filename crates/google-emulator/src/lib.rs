@@ -21,6 +21,7 @@
 mod authorize;
 mod bearer;
 mod client_auth;
+mod clock;
 mod config;
 mod control;
 mod date;
@@ -34,6 +35,7 @@ mod mime;
 mod multipart;
 #[doc(hidden)]
 pub mod parsers;
+mod pubsub;
 mod quota;
 mod reply;
 mod revoke;
@@ -56,7 +58,12 @@ use serde_json::{Value, json};
 pub use config::{ClientRegistration, EmulatorConfig, QuotaConfig, UserSeed};
 use faults::Endpoint;
 pub use mbox::ImportError;
-use state::{EmulatorState, Shared, User, lock, now_epoch_ms};
+pub use pubsub::{PubSubError, PushSubscription};
+
+/// The Google Cloud project the emulator's client and Pub/Sub topics
+/// belong to: Gmail only publishes to topics of the caller's own project.
+pub const PROJECT_ID: &str = "mailgrant-emulator";
+use state::{EmulatorState, Shared, User, lock};
 
 /// The emulator: cheap to clone, all clones share one state.
 #[derive(Clone)]
@@ -67,7 +74,11 @@ pub struct Emulator {
 impl Emulator {
     pub fn new(config: EmulatorConfig) -> Self {
         Self {
-            shared: Arc::new(Mutex::new(EmulatorState::new(config))),
+            shared: Arc::new_cyclic(|me| {
+                let mut state = EmulatorState::new(config);
+                state.pubsub.shared = me.clone();
+                Mutex::new(state)
+            }),
         }
     }
 
@@ -92,6 +103,12 @@ impl Emulator {
             self.shared.clone(),
             gmail.clone().with_state(self.shared.clone()),
         );
+        {
+            let mut state = lock(&self.shared);
+            if state.pubsub.runtime.is_none() {
+                state.pubsub.runtime = tokio::runtime::Handle::try_current().ok();
+            }
+        }
         Router::new()
             .route("/o/oauth2/v2/auth", get(authorize::authorize))
             .route("/o/oauth2/auth", get(authorize::authorize))
@@ -99,6 +116,8 @@ impl Emulator {
             // Where client_secrets.json points for certificates; ID tokens
             // here are not verifiably signed, so there are none.
             .route("/oauth2/v1/certs", get(|| async { axum::Json(json!({})) }))
+            // The keys of Pub/Sub push tokens, as Google's JWKS.
+            .route("/oauth2/v3/certs", get(pubsub::keys::certs))
             .merge(token)
             .merge(revoke)
             .merge(userinfo)
@@ -130,10 +149,46 @@ impl Emulator {
     /// created as needed.
     pub fn import_mbox(&self, email: &str, mbox: &[u8]) -> Result<usize, ImportError> {
         let mut state = lock(&self.shared);
+        let now_ms = state.clock.epoch_ms();
         let Some(User { id, mailbox, .. }) = state.user_by_email_mut(email) else {
             return Err(ImportError::UnknownUser(email.to_owned()));
         };
-        mbox::import(mailbox, id, mbox, now_epoch_ms())
+        let user_id = id.clone();
+        let imported = mbox::import(mailbox, id, mbox, now_ms)?;
+        gmail::watch::mailbox_changed(&mut state, &user_id);
+        Ok(imported)
+    }
+
+    /// Creates a Pub/Sub topic `projects/mailgrant-emulator/topics/<id>`.
+    /// `gmail_can_publish`: whether Gmail's publisher
+    /// (gmail-api-push@system.gserviceaccount.com) was granted publish on
+    /// it; without, `users.watch` on it is refused with a 403.
+    pub fn create_topic(&self, name: &str, gmail_can_publish: bool) -> Result<(), PubSubError> {
+        lock(&self.shared)
+            .pubsub
+            .create_topic(name, gmail_can_publish)
+    }
+
+    /// Creates a push subscription to an existing topic; messages
+    /// published from then on are pushed to its endpoint.
+    pub fn create_push_subscription(
+        &self,
+        subscription: PushSubscription,
+    ) -> Result<(), PubSubError> {
+        lock(&self.shared).pubsub.create_subscription(subscription)
+    }
+
+    /// Moves the emulator's clock `ms` milliseconds from the machine's
+    /// (negative: into the past). Token, code, watch and message lifetimes
+    /// all follow it.
+    pub fn set_clock_offset_ms(&self, ms: i64) {
+        lock(&self.shared).clock.set_offset_ms(ms);
+    }
+
+    /// Where the keys of Pub/Sub push tokens are published for an emulator
+    /// at `base_url`: `{base_url}/oauth2/v3/certs`, Google's path for them.
+    pub fn jwks_url(base_url: &str) -> String {
+        format!("{}/oauth2/v3/certs", base_url.trim_end_matches('/'))
     }
 
     /// The client_secrets.json Google's console would give for `client`,
@@ -143,7 +198,7 @@ impl Emulator {
         json!({
             "web": {
                 "client_id": client.client_id,
-                "project_id": "mailgrant-emulator",
+                "project_id": PROJECT_ID,
                 "auth_uri": format!("{base}/o/oauth2/auth"),
                 "token_uri": format!("{base}/token"),
                 "auth_provider_x509_cert_url": format!("{base}/oauth2/v1/certs"),

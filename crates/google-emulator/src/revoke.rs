@@ -7,8 +7,6 @@
 //! token of the pair stops working and the next authorization is a first
 //! consent again.
 
-use std::time::Instant;
-
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -43,7 +41,7 @@ pub async fn revoke(
         state
             .access_tokens
             .get(&token)
-            .filter(|a| a.is_live(Instant::now()))
+            .filter(|a| a.is_live(state.clock.instant()))
             .map(|a| (a.user_id.clone(), a.client_id.clone()))
     };
     let Some((user_id, client_id)) = pair else {

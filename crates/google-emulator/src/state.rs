@@ -1,16 +1,19 @@
 //! Everything the emulator remembers, behind one `std::sync::Mutex` that is
 //! never held across an `.await`: clients, users and their mailboxes,
 //! pending consent requests, codes, tokens, grants, counters, faults and
-//! the Gmail quota.
+//! the Gmail quota, the clock, Gmail watches and the emulated Pub/Sub.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
 use crate::config::{ClientRegistration, EmulatorConfig, UserSeed};
 use crate::faults::Faults;
+use crate::gmail::watch::Watch;
 use crate::ids;
 use crate::mailbox::{Address, Mailbox};
+use crate::pubsub::PubSub;
 use crate::quota::Quota;
 
 /// Live refresh tokens kept per user and client before the oldest stops
@@ -25,12 +28,6 @@ pub type Shared = Arc<Mutex<EmulatorState>>;
 /// in a way that matters to a test double, so a poisoned lock is used as is.
 pub fn lock(shared: &Shared) -> MutexGuard<'_, EmulatorState> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub fn now_epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub struct User {
@@ -147,6 +144,11 @@ pub struct EmulatorState {
     pub counters: Counters,
     pub faults: Faults,
     pub quota: Quota,
+    /// Now, for every deadline the emulator keeps.
+    pub clock: Clock,
+    /// Gmail watches by user id.
+    pub watches: HashMap<String, Watch>,
+    pub pubsub: PubSub,
     next_serial: u64,
 }
 
@@ -168,6 +170,9 @@ impl EmulatorState {
             counters: Counters::default(),
             faults: Faults::default(),
             quota: Quota::new(config.quota),
+            clock: Clock::default(),
+            watches: HashMap::new(),
+            pubsub: PubSub::default(),
             next_serial: 0,
         };
         for client in config.clients {
@@ -190,7 +195,7 @@ impl EmulatorState {
             name: seed.name.clone(),
             email: seed.email.clone(),
         };
-        let mailbox = Mailbox::generate(&owner, &id, seed.messages, now_epoch_ms());
+        let mailbox = Mailbox::generate(&owner, &id, seed.messages, self.clock.epoch_ms());
         self.users.push(User {
             id: id.clone(),
             email: seed.email,
@@ -243,7 +248,7 @@ impl EmulatorState {
                 user_id: user_id.to_owned(),
                 client_id: client_id.to_owned(),
                 scopes: scopes.to_vec(),
-                expires_at: Instant::now() + self.access_token_lifetime,
+                expires_at: self.clock.instant() + self.access_token_lifetime,
                 revoked: false,
                 refresh_token,
             },
@@ -296,7 +301,7 @@ impl EmulatorState {
             r.revoked = true;
             ended += 1;
         }
-        let now = Instant::now();
+        let now = self.clock.instant();
         for access in self.access_tokens.values_mut() {
             if access.refresh_token.as_deref() == Some(refresh_token) && access.is_live(now) {
                 access.revoked = true;
@@ -312,7 +317,7 @@ impl EmulatorState {
     pub fn revoke_grant(&mut self, user_id: &str, client_id: &str) -> usize {
         self.grants
             .remove(&(user_id.to_owned(), client_id.to_owned()));
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut ended = 0;
         for r in self.refresh_tokens.values_mut() {
             if r.user_id == user_id && r.client_id == client_id && !r.revoked {

@@ -2,8 +2,6 @@
 //! `authorization_code` and `refresh_token` grants, with Google's error
 //! bodies for each failure.
 
-use std::time::Instant;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -95,7 +93,7 @@ fn exchange_code(
     let Some(issued) = state
         .codes
         .get(code)
-        .filter(|c| !c.used && c.client_id == client_id && Instant::now() < c.expires_at)
+        .filter(|c| !c.used && c.client_id == client_id && state.clock.instant() < c.expires_at)
     else {
         return bad_request("invalid_grant", "Bad Request");
     };
@@ -245,7 +243,8 @@ fn success(
     if scopes::has_openid(scopes)
         && let Some(user) = state.user_by_id(user_id)
     {
-        let claims = id_token::claims(user, client_id, scopes, nonce, &access_token);
+        let now_ms = state.clock.epoch_ms();
+        let claims = id_token::claims(user, client_id, scopes, nonce, &access_token, now_ms);
         body["id_token"] = json!(id_token::encode(&claims));
     }
     oauth_json(StatusCode::OK, &body)

@@ -14,6 +14,7 @@ pub mod gmail;
 pub mod http;
 pub mod metrics;
 pub mod oauth;
+pub mod pubsub;
 pub mod rotation;
 pub mod store;
 pub mod userinfo;

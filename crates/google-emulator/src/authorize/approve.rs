@@ -2,8 +2,6 @@
 //! issued, and the browser is sent back to the client (reference §1,
 //! "Success redirect", "Denial", "When a refresh token is issued").
 
-use std::time::Instant;
-
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -91,7 +89,7 @@ pub fn approve(
             code_challenge: request.code_challenge.clone(),
             issue_refresh,
             nonce: request.nonce.clone(),
-            expires_at: Instant::now() + state.code_lifetime,
+            expires_at: state.clock.instant() + state.code_lifetime,
             used: false,
         },
     );

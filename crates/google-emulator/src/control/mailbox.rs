@@ -13,11 +13,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{error, parse};
+use crate::gmail::watch;
 use crate::mailbox::{Address, Message};
 use crate::mbox::{self, ImportError};
 use crate::mime::LayoutCell;
 use crate::reply::json;
-use crate::state::{Shared, User, lock, now_epoch_ms};
+use crate::state::{Shared, User, lock};
 use crate::{date, rfc2822};
 
 pub fn routes() -> Router<Shared> {
@@ -63,22 +64,25 @@ async fn add_message(
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
     let mut state = lock(&shared);
+    let now_ms = state.clock.epoch_ms();
     let Some(user) = state.user_by_email_mut(&email) else {
         return error(StatusCode::NOT_FOUND, "no such user");
     };
-    let message = match build(user, new) {
+    let message = match build(user, new, now_ms) {
         Ok(message) => message,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
     let (id, thread_id) = (message.id.clone(), message.thread_id.clone());
     let history_id = user.mailbox.add(message);
+    let user_id = user.id.clone();
+    watch::mailbox_changed(&mut state, &user_id);
     json(
         StatusCode::CREATED,
         &json!({ "id": id, "threadId": thread_id, "historyId": history_id.to_string() }),
     )
 }
 
-fn build(user: &mut User, new: NewMessage) -> Result<Message, String> {
+fn build(user: &mut User, new: NewMessage, now: i64) -> Result<Message, String> {
     let label_ids = new
         .label_ids
         .unwrap_or_else(|| vec!["INBOX".to_owned(), "UNREAD".to_owned()]);
@@ -99,7 +103,6 @@ fn build(user: &mut User, new: NewMessage) -> Result<Message, String> {
         }
     };
     let id = user.mailbox.next_message_id(&user.id);
-    let now = now_epoch_ms();
     let from = new.from.as_deref().map_or_else(
         || Address {
             name: "Emulator Sender".to_owned(),
@@ -148,11 +151,16 @@ async fn import_mbox(
     body: Bytes,
 ) -> Response {
     let mut state = lock(&shared);
+    let now_ms = state.clock.epoch_ms();
     let Some(User { id, mailbox, .. }) = state.user_by_email_mut(&email) else {
         return error(StatusCode::NOT_FOUND, "no such user");
     };
-    match mbox::import(mailbox, id, &body, now_epoch_ms()) {
-        Ok(imported) => json(StatusCode::OK, &json!({ "imported": imported })),
+    let user_id = id.clone();
+    match mbox::import(mailbox, id, &body, now_ms) {
+        Ok(imported) => {
+            watch::mailbox_changed(&mut state, &user_id);
+            json(StatusCode::OK, &json!({ "imported": imported }))
+        }
         Err(ImportError::UnknownUser(_)) => error(StatusCode::NOT_FOUND, "no such user"),
         Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
     }

@@ -8,7 +8,7 @@ use crate::mailbox::Message;
 use crate::reply::ApiError;
 use crate::scopes::GmailAccess;
 use crate::search::{Query, Target};
-use crate::state::{User, now_epoch_ms};
+use crate::state::User;
 
 const DEFAULT_MAX_RESULTS: usize = 100;
 /// The documented maximum. Larger values are served as 500 here; what
@@ -96,8 +96,8 @@ impl ListParams {
 
     /// The user's messages that match, newest first. Spam and Trash are
     /// left out unless `includeSpamTrash` is set or `q` names them.
-    pub fn matching<'a>(&self, user: &'a User) -> Vec<&'a Message> {
-        let search = Query::parse_at(self.q.as_deref().unwrap_or_default(), now_epoch_ms());
+    pub fn matching<'a>(&self, user: &'a User, now_ms: i64) -> Vec<&'a Message> {
+        let search = Query::parse_at(self.q.as_deref().unwrap_or_default(), now_ms);
         let include_spam_trash = self.include_spam_trash || search.names_spam_or_trash();
         let select = |m: &Message| {
             (include_spam_trash || !m.in_spam_or_trash())

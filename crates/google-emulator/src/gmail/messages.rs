@@ -32,7 +32,7 @@ pub async fn list(
             let params = ListParams::parse(query, access)?;
             let user = user(state, access)?;
             let offset = usize::try_from(page_position(query, user, Kind::Messages)?).unwrap_or(0);
-            let matching = params.matching(user);
+            let matching = params.matching(user, state.clock.epoch_ms());
             let page: Vec<_> = matching
                 .iter()
                 .skip(offset)

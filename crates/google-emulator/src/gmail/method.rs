@@ -20,6 +20,8 @@ pub enum Method {
     LabelsList,
     LabelsGet,
     HistoryList,
+    Watch,
+    Stop,
 }
 
 impl Method {
@@ -36,6 +38,11 @@ impl Method {
             // Not in the captured quota table (reference §7, unconfirmed);
             // 10 is the commonly quoted cost.
             Method::ThreadsList | Method::ThreadsGet => 10,
+            // Not in the captured table either; Gmail's usage-limits page
+            // (https://developers.google.com/workspace/gmail/api/reference/quota)
+            // lists `watch` at 100 units and `stop` at 50.
+            Method::Stop => 50,
+            Method::Watch => 100,
         }
     }
 
@@ -53,7 +60,9 @@ impl Method {
             | Method::MessagesGet
             | Method::ThreadsList
             | Method::ThreadsGet
-            | Method::HistoryList => &[
+            | Method::HistoryList
+            | Method::Watch
+            | Method::Stop => &[
                 MAIL_GOOGLE_COM,
                 GMAIL_METADATA,
                 GMAIL_MODIFY,

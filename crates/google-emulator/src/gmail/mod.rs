@@ -16,8 +16,7 @@ mod modify;
 mod page_token;
 mod render;
 mod threads;
-
-use std::time::Instant;
+pub mod watch;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -31,7 +30,7 @@ use crate::bearer::{self, Caller};
 use crate::date;
 use crate::reply::{self, ApiError};
 use crate::scopes::{self, GmailAccess};
-use crate::state::{EmulatorState, Shared, User, lock, now_epoch_ms};
+use crate::state::{EmulatorState, Shared, User, lock};
 use method::Method;
 
 /// Where every Gmail route starts; the batch's `messages.get` shortcut
@@ -63,6 +62,8 @@ pub fn routes() -> Router<Shared> {
         .route(&format!("{user}/labels"), get(labels::list))
         .route(&format!("{user}/labels/{{id}}"), get(labels::get))
         .route(&format!("{user}/history"), get(history::list))
+        .route(&format!("{user}/watch"), post(watch::watch))
+        .route(&format!("{user}/stop"), post(watch::stop))
 }
 
 /// The query string as pairs, repeated names kept.
@@ -98,15 +99,13 @@ fn authorize(
             caller.email
         )));
     }
-    if let Err(wait) = state
-        .quota
-        .charge(&caller.user_id, method.units(), Instant::now())
-    {
+    let now = state.clock.instant();
+    if let Err(wait) = state.quota.charge(&caller.user_id, method.units(), now) {
         let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         return Err(ApiError::user_rate_limit_exceeded(
             seconds.max(1),
-            &date::iso8601(now_epoch_ms() + wait_ms),
+            &date::iso8601(state.clock.epoch_ms() + wait_ms),
         ));
     }
     let access = scopes::gmail_access(&caller.scopes);

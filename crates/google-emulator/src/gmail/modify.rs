@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::method::Method;
 use super::render::{self, Format, Snapshot};
-use super::{ok, serve, user_mut};
+use super::{ok, serve, user_mut, watch};
 use crate::mailbox::ModifyError;
 use crate::reply::ApiError;
 use crate::state::Shared;
@@ -52,17 +52,20 @@ pub async fn modify(
                 })?
             };
             let mailbox = &mut user_mut(state, access)?.mailbox;
-            match mailbox.modify(&id, &request.add_label_ids, &request.remove_label_ids) {
-                Ok(message) => ok(&render::message(
-                    &Snapshot::of(message),
-                    Format::Minimal,
-                    &[],
-                )),
-                Err(ModifyError::NotFound) => Err(ApiError::not_found()),
-                Err(ModifyError::InvalidLabel(label)) => Err(ApiError::invalid_argument(format!(
-                    "Invalid label: {label}"
-                ))),
-            }
+            let answer =
+                match mailbox.modify(&id, &request.add_label_ids, &request.remove_label_ids) {
+                    Ok(message) => ok(&render::message(
+                        &Snapshot::of(message),
+                        Format::Minimal,
+                        &[],
+                    )),
+                    Err(ModifyError::NotFound) => Err(ApiError::not_found()),
+                    Err(ModifyError::InvalidLabel(label)) => Err(ApiError::invalid_argument(
+                        format!("Invalid label: {label}"),
+                    )),
+                };
+            watch::mailbox_changed(state, &access.caller.user_id);
+            answer
         },
     )
 }
@@ -83,6 +86,7 @@ pub async fn delete(
         Method::MessagesDelete,
         |state, access, _| {
             if user_mut(state, access)?.mailbox.delete(&id) {
+                watch::mailbox_changed(state, &access.caller.user_id);
                 Ok(StatusCode::NO_CONTENT.into_response())
             } else {
                 Err(ApiError::not_found())

@@ -48,7 +48,7 @@ pub async fn list(
             let user = user(state, access)?;
             let offset = usize::try_from(page_position(query, user, Kind::Threads)?).unwrap_or(0);
             let mut threads: Vec<&Message> = Vec::new();
-            for message in params.matching(user) {
+            for message in params.matching(user, state.clock.epoch_ms()) {
                 if !threads.iter().any(|t| t.thread_id == message.thread_id) {
                     threads.push(message);
                 }
