@@ -207,19 +207,23 @@ impl PubSub {
         if config.min_backoff > config.max_backoff {
             return Err(PubSubError::InvalidBackoff);
         }
-        if self.subscriptions.contains_key(&config.name) {
-            return Err(PubSubError::AlreadyExists(config.name));
-        }
         if self.runtime.is_none() {
             self.runtime = tokio::runtime::Handle::try_current().ok();
         }
-        self.subscriptions.insert(
-            config.name.clone(),
-            Subscription {
-                config,
-                counters: Counters::default(),
-            },
-        );
+        // A subscription under an existing name replaces its settings (the
+        // control API's contract, so a script can re-run its wiring); its
+        // counters go on.
+        match self.subscriptions.get_mut(&config.name) {
+            Some(existing) => existing.config = config,
+            None => {
+                let subscription = Subscription {
+                    config,
+                    counters: Counters::default(),
+                };
+                self.subscriptions
+                    .insert(subscription.config.name.clone(), subscription);
+            }
+        }
         Ok(())
     }
 

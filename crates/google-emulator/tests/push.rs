@@ -575,3 +575,28 @@ async fn access_tokens_expire_on_the_emulators_clock() {
     let (status, _) = s.emu.get_json(&s.token, "/gmail/v1/users/me/profile").await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_subscription_posted_again_under_its_name_pushes_to_its_new_endpoint() {
+    let mut s = setup(json!({})).await;
+    s.watching(json!({ "topicName": TOPIC })).await;
+    let moved = Receiver::spawn().await;
+
+    let (status, body) = s
+        .emu
+        .post_json(
+            "/emulator/pubsub/subscriptions",
+            &json!({ "name": SUBSCRIPTION, "topic": TOPIC, "pushEndpoint": moved.url }),
+        )
+        .await;
+    s.new_message(&["INBOX"]).await;
+
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(moved.wait_for(1).await.len(), 1);
+    assert_eq!(
+        s.receiver.settled().await.len(),
+        1,
+        "only the watch's notification"
+    );
+    assert_eq!(s.counters().await["pushEndpoint"], moved.url.as_str());
+}

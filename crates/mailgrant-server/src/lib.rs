@@ -16,6 +16,7 @@ pub mod cli;
 pub mod failure;
 pub mod health;
 pub mod html;
+pub mod pubsub_push;
 pub mod request;
 pub mod security;
 pub mod session;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(user_api)
         .merge(token_api::routes(state.clone()))
         .merge(health::routes())
+        .merge(pubsub_push::routes())
         .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(from_fn(request::identify_and_log))
         .with_state(state)

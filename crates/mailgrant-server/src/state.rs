@@ -11,9 +11,11 @@ use mailgrant::broker::{
 };
 use mailgrant::config::{ClientSecrets, DEFAULT_SCOPES, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
+use mailgrant::events::{Clock, Events, EventsConfig, WebhookTarget};
 use mailgrant::gmail::Gmail;
 use mailgrant::metrics::Metrics;
 use mailgrant::oauth::OAuthClient;
+use mailgrant::pubsub::{PushSettings, PushVerifier};
 use mailgrant::store::CredentialStore;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -51,6 +53,39 @@ pub struct Settings {
     pub api_keys: ApiKeys,
     /// How long a decrypted access token may be served from memory.
     pub token_cache_ttl: Duration,
+    /// Knowing when mail arrives: watches, pushes, polling, the outbox.
+    pub stream: StreamSettings,
+}
+
+/// How the change stream runs.
+pub struct StreamSettings {
+    /// `projects/P/topics/T` that mailboxes are watched with; none: polling.
+    pub topic: Option<String>,
+    /// How `POST /pubsub/push` checks Google's JWT; none: the route answers 404.
+    pub push: Option<PushSettings>,
+    pub poll_interval: Duration,
+    /// Where change events are POSTed (and the credential events).
+    pub webhook: Option<WebhookTarget>,
+    pub webhook_max_age: Duration,
+    /// `None`: the wall clock.
+    pub clock: Option<Clock>,
+    /// Run the scheduler and delivery in the background (off for one-shot
+    /// commands).
+    pub run: bool,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            topic: None,
+            push: None,
+            poll_interval: Duration::from_secs(60),
+            webhook: None,
+            webhook_max_age: Duration::from_secs(3 * 24 * 3600),
+            clock: None,
+            run: true,
+        }
+    }
 }
 
 impl Settings {
@@ -77,6 +112,7 @@ impl Settings {
             events: Arc::new(NoEvents),
             api_keys: ApiKeys::default(),
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+            stream: StreamSettings::default(),
         }
     }
 }
@@ -109,6 +145,20 @@ pub struct App {
     pub registry: Registry,
     /// Seconds each token API call took.
     pub token_api_latency: Histogram,
+    /// Each user's change stream.
+    pub events: Events,
+    /// Checks Gmail's pushes; `None`: push is not configured.
+    pub push: Option<PushVerifier>,
+    /// Stops the change stream's background work with the app.
+    background: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(background) = &self.background {
+            background.abort();
+        }
+    }
 }
 
 /// The state handed to axum.
@@ -186,7 +236,26 @@ impl App {
             metrics,
             token_cache_ttl: settings.token_cache_ttl,
         }));
-        let gmail = Gmail::new(http, settings.endpoints.gmail_api.clone(), broker.clone());
+        let gmail = Gmail::new(
+            http.clone(),
+            settings.endpoints.gmail_api.clone(),
+            broker.clone(),
+        );
+        let stream = settings.stream;
+        let mut events_config =
+            EventsConfig::new(gmail.clone(), broker.store().clone(), http.clone());
+        events_config.topic = stream.topic;
+        events_config.poll_interval = stream.poll_interval;
+        events_config.webhook = stream.webhook;
+        events_config.webhook_max_age = stream.webhook_max_age;
+        events_config.metrics = broker.metrics().clone();
+        if let Some(clock) = stream.clock {
+            events_config.clock = clock;
+        }
+        let events = Events::new(events_config);
+        let background = (stream.run && tokio::runtime::Handle::try_current().is_ok())
+            .then(|| events.spawn().abort_handle());
+        let push = stream.push.map(|push| PushVerifier::new(http, push));
         let mut registry = Registry::default();
         broker.metrics().register(&mut registry);
         let token_api_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
@@ -208,7 +277,26 @@ impl App {
             api_keys: settings.api_keys,
             registry,
             token_api_latency,
+            events,
+            push,
+            background,
         })
+    }
+
+    /// A user connected: their mailbox's change stream starts (a failure
+    /// is logged; the schedule picks the user up at the next start).
+    pub async fn connected(&self, user_id: &str) {
+        if let Err(error) = self.events.connected(user_id).await {
+            tracing::warn!(user = %user_id, %error, "could not start tracking the mailbox");
+        }
+    }
+
+    /// A user is about to be disconnected: the watch stops while the
+    /// grant still works, and the mailbox is no longer tracked.
+    pub async fn disconnecting(&self, user_id: &str) {
+        if let Err(error) = self.events.disconnected(user_id).await {
+            tracing::warn!(user = %user_id, %error, "could not stop tracking the mailbox");
+        }
     }
 
     /// Whether `/oauth2/authorize` may ask for `scope`.

@@ -235,6 +235,7 @@ async fn one_time_code(
         .broker
         .complete_authorization(&body.code, None, &RedirectTarget::PostMessage)
         .await?;
+    state.0.connected(&connected.user.id).await;
     let session = session::begin(
         state.0.broker.store().as_ref(),
         connected.user.id.clone(),

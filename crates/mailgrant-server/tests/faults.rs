@@ -7,6 +7,7 @@
 mod common;
 mod key_rotation;
 mod pg_cluster;
+#[allow(dead_code, reason = "the restart test uses the rest")]
 mod serve_process;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,15 @@ use pg_cluster::Cluster;
 use serde_json::json;
 use serve_process::{Answer, Server};
 use sqlx::Connection as _;
+
+/// `mailgrant serve` for the users signed in by `app`, without the change
+/// stream: its background syncs would refresh tokens under the faults
+/// these tests time.
+fn serve(app: &TestApp) -> std::process::Command {
+    let mut command = app.mailgrant(&["serve"]);
+    command.env("MAILGRANT_NO_CHANGE_STREAM", "true");
+    command
+}
 
 /// Users signed in before a fault.
 const USERS: usize = 8;
@@ -91,7 +101,7 @@ impl Drop for DirectoryAway {
 async fn sqlite_file_taken_away_answers_503_and_the_same_process_recovers_with_nothing_lost() {
     let app = TestApp::spawn().await;
     let users = sign_in_users(&app, USERS).await;
-    let mut server = Server::start(app.mailgrant(&["serve"])).await;
+    let mut server = Server::start(serve(&app)).await;
     let before = app.raw_table().await;
 
     let away = DirectoryAway::take(app.db_path.parent().unwrap());
@@ -156,7 +166,7 @@ async fn postgres_stopped_mid_test_answers_503_and_the_same_process_recovers_wit
     })
     .await;
     let users = sign_in_users(&app, USERS).await;
-    let mut command = app.mailgrant(&["serve"]);
+    let mut command = serve(&app);
     command.env("MAILGRANT_DATABASE", cluster.url());
     let mut server = Server::start(command).await;
     let before = pg_table(&cluster.url()).await;
@@ -261,7 +271,7 @@ async fn serve_killed_mid_refresh_loses_no_grant_and_a_new_process_serves_every_
     let app = TestApp::spawn().await;
     let google = &app.google;
     let users = sign_in_users(&app, USERS).await;
-    let mut server = Server::start(app.mailgrant(&["serve"])).await;
+    let mut server = Server::start(serve(&app)).await;
     let before = app.rows().await;
     let consents = google.counters().await["token_grants"]["authorization_code"].clone();
     app.expire_stored_tokens().await;
@@ -291,7 +301,7 @@ async fn serve_killed_mid_refresh_loses_no_grant_and_a_new_process_serves_every_
         .await
         .unwrap();
     let refreshes = google.refresh_grants().await;
-    let restarted = Server::start(app.mailgrant(&["serve"])).await;
+    let restarted = Server::start(serve(&app)).await;
     let (tokens, _) = restarted.burst(&users).await;
 
     assert_eq!(

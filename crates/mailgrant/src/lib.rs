@@ -9,6 +9,7 @@ pub mod broker;
 pub mod config;
 pub mod crypto;
 mod error;
+pub mod events;
 pub mod files;
 pub mod gmail;
 pub mod http;

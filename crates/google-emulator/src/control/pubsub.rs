@@ -83,7 +83,8 @@ struct NewSubscription {
 }
 
 /// 201 with the subscription as stored; 400 for a bad name, an unknown
-/// topic, a non-HTTP endpoint or min > max backoff; 409 if it exists.
+/// topic, a non-HTTP endpoint or min > max backoff. Posting under an
+/// existing name replaces that subscription's settings.
 async fn create_subscription(State(shared): State<Shared>, body: Bytes) -> Response {
     let new: NewSubscription = match parse(&body) {
         Ok(new) => new,

@@ -152,6 +152,7 @@ async fn finish(
         .broker
         .complete_authorization(&code, Some(&verifier), &redirect)
         .await?;
+    state.0.connected(&connected.user.id).await;
     let session = session::begin(
         store(state),
         connected.user.id,
@@ -189,6 +190,7 @@ pub async fn disconnect(
     user: SignedIn,
     jar: PrivateCookieJar,
 ) -> Result<Response, PageError> {
+    state.0.disconnecting(&user.session.user_id).await;
     // Ends every session of the user too.
     state.0.broker.disconnect(&user.session.user_id).await?;
     Ok((

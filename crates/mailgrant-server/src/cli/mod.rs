@@ -1,6 +1,7 @@
 //! The `mailgrant` command line: `demo`, `serve`, `emulator`, and operator
 //! commands on the store. Every flag also reads a `MAILGRANT_*` variable.
 
+mod events;
 mod messages;
 mod operator;
 mod servers;
@@ -37,7 +38,7 @@ pub enum Command {
     /// Emulator and server in one process, with demo users and seeded mailboxes.
     Demo(DemoArgs),
     /// Run the web server against Google (or an emulator).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the local stand-in for Google's OAuth, userinfo, revoke and Gmail endpoints.
     Emulator(EmulatorArgs),
     /// Stored users: list, show, print a fresh access token, revoke and delete.
@@ -49,6 +50,28 @@ pub enum Command {
     /// Encryption keys of stored tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The change stream: events of every user's mailbox.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum EventsCommand {
+    /// Print events as JSON lines (from the ten latest, or after --after),
+    /// then new ones as they come.
+    Tail {
+        /// Only this user's (id or email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Start after this event id.
+        #[arg(long)]
+        after: Option<i64>,
+        /// Stop when caught up instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Args)]
@@ -147,7 +170,8 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     api_keys: Vec<String>,
-    /// POST signed credential events (created, refreshed after a failure, revoked) here.
+    /// POST signed events here: mailbox changes (from the durable outbox) and
+    /// credential events (created, refreshed after a failure, revoked).
     #[arg(long, env = "MAILGRANT_WEBHOOK_URL", requires = "webhook_secret")]
     webhook_url: Option<Url>,
     /// HMAC-SHA256 key of the webhook's `X-Mailgrant-Signature` (not empty).
@@ -162,7 +186,48 @@ pub struct ServeArgs {
     #[arg(long, env = "MAILGRANT_SKIP_CLIENT_CHECK")]
     skip_client_check: bool,
     #[command(flatten)]
+    stream: StreamArgs,
+    #[command(flatten)]
     google: GoogleArgs,
+}
+
+/// Knowing when mail arrives.
+#[derive(Args)]
+pub struct StreamArgs {
+    /// Watch every connected mailbox with this Cloud Pub/Sub topic
+    /// (`projects/P/topics/T`); without it, mailboxes are polled.
+    #[arg(long, env = "MAILGRANT_PUBSUB_TOPIC")]
+    pubsub_topic: Option<String>,
+    /// The service account the push subscription authenticates as; pushes
+    /// to /pubsub/push are accepted only with Google's JWT for it.
+    #[arg(long, env = "MAILGRANT_PUBSUB_SERVICE_ACCOUNT")]
+    pubsub_service_account: Option<String>,
+    /// The audience of the push subscription's JWT (default
+    /// PUBLIC_URL/pubsub/push, as Google's default).
+    #[arg(long, env = "MAILGRANT_PUBSUB_AUDIENCE")]
+    pubsub_audience: Option<String>,
+    /// Google's keys for push JWTs (a JWKS).
+    #[arg(
+        long,
+        env = "MAILGRANT_GOOGLE_CERTS_URL",
+        default_value = "https://www.googleapis.com/oauth2/v3/certs"
+    )]
+    google_certs_url: Url,
+    /// How often an unwatched mailbox is polled (watched ones too when no
+    /// push came for ten times this): seconds, or with a unit (`2s`, `1h`).
+    #[arg(long, env = "MAILGRANT_POLL_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    poll_interval: Duration,
+    /// How long the webhook delivery of an event is retried.
+    #[arg(long, env = "MAILGRANT_WEBHOOK_MAX_AGE", default_value = "3d", value_parser = parse_duration)]
+    webhook_max_age: Duration,
+    /// Do not watch, poll or deliver events in this process (no Gmail calls
+    /// of its own); pushes are still recorded, for replicas that do.
+    #[arg(
+        long,
+        env = "MAILGRANT_NO_CHANGE_STREAM",
+        conflicts_with = "pubsub_topic"
+    )]
+    no_change_stream: bool,
 }
 
 #[derive(Args)]
@@ -305,11 +370,12 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Demo(args) => servers::demo(args).await,
-            Command::Serve(args) => servers::serve(args).await,
+            Command::Serve(args) => servers::serve(*args).await,
             Command::Emulator(args) => servers::emulator(args).await,
             Command::Users(command) => operator::users(command).await,
             Command::Messages(command) => messages::messages(command).await,
             Command::Keys(command) => operator::keys(command).await,
+            Command::Events(command) => events::events(command).await,
         }
     }
 }
@@ -384,8 +450,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl GoogleArgs {
+    /// The app of a one-shot command: the change stream does not run.
     async fn app(&self) -> anyhow::Result<App> {
-        Ok(App::build(self.settings().await?)?)
+        let mut settings = self.settings().await?;
+        settings.stream.run = false;
+        Ok(App::build(settings)?)
     }
 
     async fn settings(&self) -> anyhow::Result<Settings> {

@@ -83,7 +83,7 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
                 }
             );
             println!("scopes:        {}", user.scopes.join(" "));
-            Ok(())
+            super::events::show(app.events.store().as_ref(), &user.user_id).await
         }
         UsersCommand::Token { user, google } => {
             let app = google.app().await?;
@@ -105,6 +105,7 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Revoke { user, google } => {
             let app = google.app().await?;
             let user = resolve(&app, &user).await?;
+            app.disconnecting(&user.user_id).await;
             if !app.broker.disconnect(&user.user_id).await? {
                 bail!("no stored user {}", user.user_id);
             }

@@ -7,14 +7,16 @@ use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, QuotaConfig,
 use mailgrant::SecretString;
 use mailgrant::config::{ClientSecrets, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
+use mailgrant::events::WebhookTarget;
+use mailgrant::pubsub::PushSettings;
 use mailgrant::store;
 use mailgrant::webhook::WebhookSink;
 use tokio::net::TcpListener;
 use url::Url;
 
-use super::{DemoArgs, EmulatorArgs, ServeArgs};
+use super::{DemoArgs, EmulatorArgs, ServeArgs, StreamArgs};
 use crate::api_keys::ApiKeys;
-use crate::state::{App, AppState, CALLBACK_PATH, Settings};
+use crate::state::{App, AppState, CALLBACK_PATH, Settings, StreamSettings};
 
 pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = args
@@ -34,10 +36,17 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     check_keys(&settings).await?;
-    if let (Some(url), Some(secret)) = (args.webhook_url, args.webhook_secret) {
-        let http = mailgrant::http::client_with_timeout(settings.http_timeout);
-        settings.events = Arc::new(WebhookSink::new(http, url, SecretString::from(secret)));
-    }
+    let webhook = match (args.webhook_url, args.webhook_secret) {
+        (Some(url), Some(secret)) => {
+            let http = mailgrant::http::client_with_timeout(settings.http_timeout);
+            let secret = SecretString::from(secret);
+            settings.events = Arc::new(WebhookSink::new(http, url.clone(), secret.clone()));
+            Some(WebhookTarget { url, secret })
+        }
+        _ => None,
+    };
+    settings.stream = stream_settings(args.stream, &settings.public_url, webhook)
+        .context("mailgrant serve cannot start")?;
     let app = App::build(settings).context("mailgrant serve cannot start")?;
     if args.skip_client_check {
         tracing::warn!("not checking the OAuth client with Google (--skip-client-check)");
@@ -49,6 +58,58 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(listen = %args.listen, redirect_uri = %app.redirect_uri, "mailgrant is serving");
     run_server(listener, app).await
+}
+
+/// The change stream's settings from the flags.
+fn stream_settings(
+    args: StreamArgs,
+    public_url: &Url,
+    webhook: Option<WebhookTarget>,
+) -> anyhow::Result<StreamSettings> {
+    if let Some(topic) = &args.pubsub_topic {
+        let parts: Vec<&str> = topic.split('/').collect();
+        let well_formed = parts.len() == 4
+            && parts[0] == "projects"
+            && parts[2] == "topics"
+            && !parts[1].is_empty()
+            && !parts[3].is_empty();
+        if !well_formed {
+            anyhow::bail!(
+                "--pubsub-topic `{topic}` is not a topic name like projects/PROJECT/topics/TOPIC"
+            );
+        }
+        if args.pubsub_service_account.is_none() {
+            anyhow::bail!(
+                "--pubsub-topic needs --pubsub-service-account (MAILGRANT_PUBSUB_SERVICE_ACCOUNT): the service account of the push subscription, without which pushes cannot be told from forgeries"
+            );
+        }
+    }
+    let push = args
+        .pubsub_service_account
+        .map(|service_account| PushSettings {
+            certs_url: args.google_certs_url,
+            audience: args
+                .pubsub_audience
+                .unwrap_or_else(|| push_url(public_url).to_string()),
+            service_account,
+            leeway: std::time::Duration::from_secs(60),
+        });
+    Ok(StreamSettings {
+        topic: args.pubsub_topic,
+        push,
+        poll_interval: args.poll_interval,
+        webhook,
+        webhook_max_age: args.webhook_max_age,
+        run: !args.no_change_stream,
+        ..StreamSettings::default()
+    })
+}
+
+/// Where Pub/Sub pushes: PUBLIC_URL/pubsub/push.
+fn push_url(public_url: &Url) -> Url {
+    public_url
+        .join("pubsub/push")
+        .expect("a public URL takes a path")
 }
 
 /// Refuses to start when the configured keys read none of a sample of

@@ -16,6 +16,8 @@ use mailgrant::{ExposeSecret, ReauthReason};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod events;
+
 use crate::failure::Failure;
 use crate::state::AppState;
 
@@ -64,6 +66,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/users", get(list_users))
         .route("/v1/users/{id}", get(get_user).delete(delete_user))
         .route("/v1/users/{id}/token", get(token))
+        .route("/v1/users/{id}/events", get(events::user_events))
+        .route("/v1/events", get(events::all_events))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
         .route("/v1/openapi.json", get(openapi))
 }
@@ -210,6 +214,7 @@ async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, TokenApiError> {
+    state.0.disconnecting(&id).await;
     match state.0.broker.disconnect(&id).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(not_found(&id)),

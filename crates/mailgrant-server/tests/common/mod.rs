@@ -126,6 +126,18 @@ impl TestEmulator {
             .unwrap()
     }
 
+    /// What a control route shows (`GET /emulator/{path}`), as JSON.
+    pub async fn look(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}/emulator/{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// How many of `email`'s refresh tokens still work, over all clients.
     pub async fn live_refresh_tokens(&self, email: &str) -> u64 {
         let grants: Value = self
@@ -288,6 +300,10 @@ impl TestApp {
         // Tests change rows behind the app's back (as another replica would);
         // no in-memory copy may hide that.
         settings.token_cache_ttl = Duration::ZERO;
+        // The change stream works in the background (syncs, refreshes,
+        // watches): it runs in the tests about it, not under the others'
+        // counts.
+        settings.stream.run = false;
         customize(&mut settings);
         let app = App::build(settings).unwrap();
         let router = mailgrant_server::router(AppState(Arc::new(app)));

@@ -48,6 +48,11 @@ impl Server {
         panic!("serve did not answer /healthz in 10 s: {}", server.log());
     }
 
+    /// `http://127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }

@@ -24,6 +24,8 @@ pub(crate) struct Call {
     pub path: String,
     /// Form-encoded, without the `?`.
     pub query: String,
+    /// A JSON body, sent with `POST` (direct calls only); `None`: a `GET`.
+    pub body: Option<String>,
 }
 
 impl Call {
@@ -97,7 +99,7 @@ impl Mailbox {
             }
             let sent = match route {
                 Route::Direct => self
-                    .send_direct(&token, &targets[0].1)
+                    .send_direct(&token, &targets[0].1, calls[targets[0].0].body.as_deref())
                     .await
                     .map(|a| vec![Some(a)]),
                 Route::Batch => self.send_batch(&token, &targets).await,

@@ -45,6 +45,7 @@ pub use batch::MAX_BATCH_SIZE;
 #[doc(hidden)]
 pub use batch::{ResponsePart, response_parts};
 pub use error::GmailError;
+pub use methods::{WatchRequest, WatchResponse};
 pub use models::{
     Header, History, HistoryLabelChange, HistoryList, HistoryMessageChange, Label, LabelColor,
     LabelList, Message, MessageList, MessagePart, MessagePartBody, MessageRef, Profile, Thread,

@@ -21,6 +21,8 @@ pub(crate) enum Method {
     LabelsList,
     LabelsGet,
     HistoryList,
+    Watch,
+    Stop,
 }
 
 impl Method {
@@ -35,6 +37,10 @@ impl Method {
             // Not in the captured quota table (reference §7, unconfirmed):
             // 10 is the commonly quoted cost.
             Self::ThreadsList | Self::ThreadsGet => 10,
+            // Not in the captured table either (unconfirmed): Google's quota
+            // page lists `watch` at 100 and `stop` at 50.
+            Self::Watch => 100,
+            Self::Stop => 50,
         }
     }
 }

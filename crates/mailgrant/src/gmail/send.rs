@@ -23,11 +23,12 @@ impl Mailbox {
             .map_err(bad_url)
     }
 
-    /// A GET with the user's token.
+    /// A GET with the user's token, or a POST of `body` (JSON).
     pub(super) async fn send_direct(
         &self,
         token: &FreshToken,
         target: &str,
+        body: Option<&str>,
     ) -> Result<Answer, GmailError> {
         // The path is set, not joined: a root path that starts with `//`
         // must not be read as another host.
@@ -35,11 +36,15 @@ impl Mailbox {
         let mut url = self.gmail.inner.base.clone();
         url.set_path(path);
         url.set_query(Some(query).filter(|q| !q.is_empty()));
-        let response = self
-            .gmail
-            .inner
-            .http
-            .get(url)
+        let http = &self.gmail.inner.http;
+        let request = match body {
+            Some(body) => http
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_owned()),
+            None => http.get(url),
+        };
+        let response = request
             .bearer_auth(token.access_token.expose_secret())
             .send()
             .await
