@@ -291,12 +291,25 @@ impl App {
         }
     }
 
-    /// A user is about to be disconnected: the watch stops while the
-    /// grant still works, and the mailbox is no longer tracked.
-    pub async fn disconnecting(&self, user_id: &str) {
-        if let Err(error) = self.events.disconnected(user_id).await {
-            tracing::warn!(user = %user_id, %error, "could not stop tracking the mailbox");
+    /// Disconnects the user: their Gmail watch stops while the grant still
+    /// works, then the grant is revoked at Google and the stored row
+    /// deleted, ending every session ([`mailgrant::broker::Broker::disconnect`]).
+    /// When that fails, the user stays connected: their mailbox is watched
+    /// again, its stream going on from the same cursor (nothing missed).
+    /// `false`: no such user.
+    pub async fn disconnect(&self, user_id: &str) -> Result<bool, mailgrant::Error> {
+        if let Err(error) = self.events.disconnecting(user_id).await {
+            tracing::warn!(user = %user_id, %error, "could not record the mailbox's stopped watch");
         }
+        let disconnected = self.broker.disconnect(user_id).await;
+        let tracked = match disconnected {
+            Err(_) => self.events.connected(user_id).await,
+            Ok(_) => self.events.disconnected(user_id).await,
+        };
+        if let Err(error) = tracked {
+            tracing::warn!(user = %user_id, %error, "could not update the mailbox's tracking");
+        }
+        disconnected
     }
 
     /// Whether `/oauth2/authorize` may ask for `scope`.

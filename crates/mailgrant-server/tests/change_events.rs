@@ -95,6 +95,21 @@ async fn a_new_message_reaches_the_webhook_and_the_pull_api_once() {
     for field in ["message_id", "thread_id", "to", "date", "snippet"] {
         assert!(event["data"][field].is_string(), "{field} in {event}");
     }
+    // The envelope is the one the OpenAPI document describes.
+    let doc: Value = app.get("/v1/openapi.json").await.json().await.unwrap();
+    let schema = &doc["components"]["schemas"]["Event"];
+    for field in schema["required"].as_array().unwrap() {
+        assert!(
+            event.get(field.as_str().unwrap()).is_some(),
+            "{field} in {event}"
+        );
+    }
+    assert!(
+        schema["properties"]["type"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&event["type"])
+    );
     // The pull API has the same event, under the same id.
     let pulled = pulled(&app, &user_id).await;
     let same: Vec<&Value> = pulled.iter().filter(|e| e["id"] == event["id"]).collect();
@@ -527,6 +542,40 @@ async fn a_watch_is_renewed_daily_across_seven_days_and_stopped_on_disconnect() 
         .unwrap();
     assert_eq!(response.status(), 204);
     assert_eq!(watch().await.status(), 404, "the watch is stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_that_google_fails_leaves_the_mailbox_watched() {
+    let (google, receiver, app, user_id) = watched("stays@example.com").await;
+    google
+        .control(
+            "faults",
+            json!({ "endpoint": "revoke", "count": 5, "status": 503, "body": "{}" }),
+        )
+        .await;
+    let response = app
+        .client
+        .delete(format!("{}/v1/users/{user_id}", app.address))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502, "nothing was deleted");
+    // Mail that came while the watch was stopped is not missed, even when
+    // no push comes for it (Gmail notifying a new watch is not documented).
+    google
+        .control("pubsub/faults", json!({ "action": "drop", "count": 5 }))
+        .await;
+    deliver_mail(&google, "stays@example.com", "while unwatched").await;
+    // Still connected: tracked, and watched again.
+    wait_watching(&app, &user_id).await;
+    let watch = google.http.get(format!(
+        "{}/emulator/users/stays@example.com/watch",
+        google.base
+    ));
+    assert_eq!(watch.send().await.unwrap().status(), 200);
+    let added = receiver.wait_for("message.added", 1, WAIT).await;
+    assert_eq!(added[0]["data"]["subject"], "while unwatched");
 }
 
 /// Two replicas on one PostgreSQL schema of their own, both watching, both

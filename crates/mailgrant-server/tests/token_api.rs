@@ -266,7 +266,13 @@ async fn openapi_document_describes_every_token_api_route() {
     let app = TestApp::spawn().await;
     let doc: Value = app.get("/v1/openapi.json").await.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/v1/users", "/v1/users/{id}", "/v1/users/{id}/token"] {
+    for path in [
+        "/v1/users",
+        "/v1/users/{id}",
+        "/v1/users/{id}/token",
+        "/v1/users/{id}/events",
+        "/v1/events",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path}");
     }
     assert!(doc["paths"]["/v1/users/{id}"]["delete"].is_object());

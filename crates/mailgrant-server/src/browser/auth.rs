@@ -190,9 +190,8 @@ pub async fn disconnect(
     user: SignedIn,
     jar: PrivateCookieJar,
 ) -> Result<Response, PageError> {
-    state.0.disconnecting(&user.session.user_id).await;
     // Ends every session of the user too.
-    state.0.broker.disconnect(&user.session.user_id).await?;
+    state.0.disconnect(&user.session.user_id).await?;
     Ok((
         state.0.cookies.sign_out(jar),
         Redirect::to("/?notice=disconnected"),

@@ -105,8 +105,7 @@ pub(super) async fn users(command: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Revoke { user, google } => {
             let app = google.app().await?;
             let user = resolve(&app, &user).await?;
-            app.disconnecting(&user.user_id).await;
-            if !app.broker.disconnect(&user.user_id).await? {
+            if !app.disconnect(&user.user_id).await? {
                 bail!("no stored user {}", user.user_id);
             }
             println!("revoked at Google and deleted: {}", user.user_id);

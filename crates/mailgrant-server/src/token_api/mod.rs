@@ -214,8 +214,7 @@ async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, TokenApiError> {
-    state.0.disconnecting(&id).await;
-    match state.0.broker.disconnect(&id).await {
+    match state.0.disconnect(&id).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(not_found(&id)),
         Err(error @ mailgrant::Error::OAuth(_)) => match Failure::from(error) {

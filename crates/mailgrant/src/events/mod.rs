@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::gmail::Gmail;
@@ -115,7 +115,13 @@ struct Inner {
     /// Users whose sync runs in this process, and those asked to sync
     /// again when it ends.
     syncing: Mutex<SyncSet>,
+    /// Bounds the syncs pushes start at once (a burst of pushes for many
+    /// users must not open as many Gmail calls and database writes).
+    sync_slots: Semaphore,
 }
+
+/// Syncs that pushes run at once in this process.
+const CONCURRENT_SYNCS: usize = 32;
 
 #[derive(Default)]
 struct SyncSet {
@@ -145,6 +151,7 @@ impl Events {
                 committed: Notify::new(),
                 due: Notify::new(),
                 syncing: Mutex::default(),
+                sync_slots: Semaphore::new(CONCURRENT_SYNCS),
             }),
         }
     }
@@ -185,14 +192,26 @@ impl Events {
         Ok(())
     }
 
-    /// A user is being disconnected: stop their watch (while the grant
-    /// still works) and forget their tracking. Their events stay.
-    pub async fn disconnected(&self, user_id: &str) -> Result<(), StoreError> {
+    /// A user is being disconnected: stop their watch while the grant
+    /// still works. Their tracking stays until [`Events::disconnected`]
+    /// (a disconnect that fails leaves them connected: [`Events::connected`]
+    /// watches them again, from the same cursor).
+    pub async fn disconnecting(&self, user_id: &str) -> Result<(), StoreError> {
         if let Some(state) = self.inner.events.mailbox(user_id).await?
             && state.watch_status == crate::store::WatchStatus::Watching
         {
             self.stop_watch(user_id).await;
+            let now = self.now();
+            let events = &self.inner.events;
+            events
+                .set_watch(user_id, crate::store::WatchStatus::None, None, None, now)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// A user was disconnected: forget their tracking. Their events stay.
+    pub async fn disconnected(&self, user_id: &str) -> Result<(), StoreError> {
         self.inner.events.untrack(user_id).await?;
         Ok(())
     }
@@ -227,7 +246,10 @@ impl Events {
         let user_id = user_id.to_owned();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = this.sync_user(&user_id).await {
+                let slot = this.inner.sync_slots.acquire().await;
+                let synced = this.sync_user(&user_id).await;
+                drop(slot);
+                if let Err(error) = synced {
                     tracing::warn!(user = %user_id, %error, "mailbox sync failed; the schedule tries again");
                 }
                 let mut syncing = this.inner.syncing.lock().unwrap_or_else(|e| e.into_inner());

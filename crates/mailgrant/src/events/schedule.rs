@@ -109,15 +109,18 @@ impl Events {
             // The stream starts from now.
             self.sync_user(user_id).await?;
         }
-        let mut watched = state.watch_status == WatchStatus::Watching;
+        let was_watched = state.watch_status == WatchStatus::Watching;
+        let mut watched = was_watched;
         if let Some(topic) = self.inner.config.topic.clone()
             && watch_due(&state, now)
         {
             watched = self.watch(user_id, &topic).await?;
         }
+        // Changes made while no watch was in place were pushed to no one.
+        let newly_watched = watched && !was_watched;
         let quiet_since = state.last_push_at.max(state.last_sync_at).unwrap_or(0);
         let safety_net = now - quiet_since >= SAFETY_NET_INTERVALS * self.interval_ms();
-        if state.cursor.is_some() && (!watched || safety_net) {
+        if state.cursor.is_some() && (!watched || newly_watched || safety_net) {
             self.sync_user(user_id).await?;
         }
         Ok(self.now() + self.jittered_interval_ms())
