@@ -1,8 +1,10 @@
 //! Test controls under `/emulator/` (not Google's): add users and clients,
 //! revoke a user's access, expire tokens, read counters, inject faults,
 //! inspect grants, change mailboxes (`mailbox` module), and drive push
-//! notifications and the clock (`pubsub` module). JSON in, JSON out.
+//! notifications and the clock (`pubsub` module). JSON in, JSON out; the
+//! one page is for people: "deliver a message" (`mail_page` module).
 
+mod mail_page;
 mod mailbox;
 mod pubsub;
 
@@ -23,6 +25,8 @@ use crate::faults::{Endpoint, Fault};
 use crate::reply::json;
 use crate::state::{Shared, lock};
 
+pub use mail_page::PATH as MAIL_PAGE;
+
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/emulator/users", post(add_user))
@@ -37,6 +41,7 @@ pub fn routes() -> Router<Shared> {
         .route("/emulator/faults", post(add_fault).delete(clear_faults))
         .route("/emulator/grants/{email}", get(grants))
         .merge(mailbox::routes())
+        .merge(mail_page::routes())
         .merge(pubsub::routes())
 }
 

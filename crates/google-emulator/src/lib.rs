@@ -191,6 +191,12 @@ impl Emulator {
         format!("{}/oauth2/v3/certs", base_url.trim_end_matches('/'))
     }
 
+    /// The "deliver a message" page of an emulator at `base_url`: a form
+    /// that adds mail to a user's mailbox (pushed when it is watched).
+    pub fn mail_page_url(base_url: &str) -> String {
+        format!("{}{}", base_url.trim_end_matches('/'), control::MAIL_PAGE)
+    }
+
     /// The client_secrets.json Google's console would give for `client`,
     /// with its endpoints at `base_url` (e.g. "http://127.0.0.1:9000").
     pub fn client_secrets_json(base_url: &str, client: &ClientRegistration) -> Value {

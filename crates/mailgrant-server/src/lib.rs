@@ -13,6 +13,7 @@
 pub mod api_keys;
 pub mod browser;
 pub mod cli;
+pub mod event_pull;
 pub mod failure;
 pub mod health;
 pub mod html;

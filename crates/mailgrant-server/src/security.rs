@@ -44,6 +44,9 @@ pub struct PagePolicy {
     pub style_attributes: bool,
     /// Images from anywhere (the reader asked for them on this page).
     pub remote_images: bool,
+    /// Scripts from this origin (files, never inline), which may fetch from
+    /// it: the home page's live message list.
+    pub own_scripts: bool,
 }
 
 impl PagePolicy {
@@ -64,6 +67,9 @@ impl PagePolicy {
             } else {
                 "; img-src https: http: data:"
             });
+        }
+        if self.own_scripts {
+            policy.push_str("; script-src 'self'; connect-src 'self'");
         }
         policy.push_str("; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
         policy

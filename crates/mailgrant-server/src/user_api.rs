@@ -1,7 +1,8 @@
 //! The signed-in user's JSON API, for JavaScript in the browser: the user's
 //! Gmail (`/api/...`) and the sign-in with a one-time code a JavaScript client
-//! obtained itself (`POST /oauth2/code`). Errors are JSON; a request without a
-//! session gets 401 with where to sign in.
+//! obtained itself (`POST /oauth2/code`), and the user's own change stream
+//! (`/api/events`, which the home page's live list polls). Errors are JSON;
+//! a request without a session gets 401 with where to sign in.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -17,6 +18,7 @@ use mailgrant::oauth::RedirectTarget;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::event_pull::{PullQuery, page};
 use crate::failure::Failure;
 use crate::session;
 use crate::signed_in::NotSignedIn;
@@ -66,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/threads/{id}", get(thread))
         .route("/api/labels", get(labels))
         .route("/api/profile", get(profile))
+        .route("/api/events", get(events))
 }
 
 fn bad_request(message: &str) -> ApiError {
@@ -199,6 +202,18 @@ async fn profile(State(state): State<AppState>, user: SignedIn) -> Result<Json<P
         .gmail(&state, |mailbox| async move { mailbox.profile().await })
         .await?;
     Ok(Json(profile))
+}
+
+/// `GET /api/events?after=&limit=`: the signed-in user's own events, as
+/// backends pull them (`/v1/users/{id}/events`), never another user's.
+async fn events(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(query): Query<PullQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.parse()?;
+    let own = Some(user.session.user_id.as_str());
+    Ok(Json(page(&state.0.events, own, after, limit).await?))
 }
 
 #[derive(Deserialize)]

@@ -9,8 +9,11 @@
 mod common;
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/live_list.rs"]
+mod live_list;
 #[path = "browser/remote_images.rs"]
 mod remote_images;
+mod stream;
 
 use common::{TestApp, TestEmulator};
 use fantoccini::Locator;

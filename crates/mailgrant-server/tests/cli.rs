@@ -2,8 +2,10 @@
 //! user would run them, on the same SQLite file the server uses.
 
 mod common;
+mod stream;
 
 use std::process::Output;
+use std::time::Duration;
 
 use common::TestApp;
 use serde_json::json;
@@ -388,23 +390,25 @@ fn spawn_until(args: &[&str], marker: &str) -> (Child, String) {
     (child, line)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_serves_the_whole_flow_with_nothing_configured() {
-    let (_demo, line) = spawn_until(
-        &["demo", "--listen", "127.0.0.1:0", "--auto-approve"],
-        "Open http",
-    );
+/// Starts `mailgrant demo` (auto-approving) with `extra` arguments; returns
+/// it with the URL it says to open.
+fn spawn_demo(extra: &[&str]) -> (Child, String) {
+    let mut args = vec!["demo", "--listen", "127.0.0.1:0", "--auto-approve"];
+    args.extend_from_slice(extra);
+    let (demo, line) = spawn_until(&args, "Open http");
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_owned();
-    let browser = common::no_redirects(true);
+    (demo, url)
+}
 
+/// Signs `email` in to the demo at `url`; returns the signed-in browser.
+async fn demo_sign_in(url: &str, email: &str) -> reqwest::Client {
+    let browser = common::no_redirects(true);
     let google = browser
-        .get(format!(
-            "{url}oauth2/authorize?login_hint=alice@example.com"
-        ))
+        .get(format!("{url}oauth2/authorize?login_hint={email}"))
         .send()
         .await
         .unwrap();
@@ -420,6 +424,14 @@ async fn demo_serves_the_whole_flow_with_nothing_configured() {
         "{}",
         signed_in.text().await.unwrap()
     );
+    browser
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_the_whole_flow_with_nothing_configured() {
+    let (_demo, url) = spawn_demo(&[]);
+
+    let browser = demo_sign_in(&url, "alice@example.com").await;
     let page = browser
         .get(&url)
         .send()
@@ -434,6 +446,47 @@ async fn demo_serves_the_whole_flow_with_nothing_configured() {
         "{page}"
     );
     assert_eq!(page.matches("<tr class=").count(), 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_demo_mail_delivered_on_the_emulator_s_page_is_pushed_to_the_signed_in_user() {
+    // Arrange: the demo, Alice signed in and watched.
+    let emulator = format!("127.0.0.1:{}", common::free_port());
+    let (_demo, url) = spawn_demo(&["--emulator-listen", &emulator]);
+    let browser = demo_sign_in(&url, "alice@example.com").await;
+    stream::wait_watched(&format!("http://{emulator}"), ALICE).await;
+
+    // Act: deliver a message with the emulator's form.
+    let delivered = common::no_redirects(false)
+        .post(format!("http://{emulator}/emulator/mail"))
+        .form(&[
+            ("to", "alice@example.com"),
+            ("subject", "Pushed in the demo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: pushed, synced, and in Alice's own events for her page.
+    assert_eq!(delivered.status(), reqwest::StatusCode::SEE_OTHER);
+    stream::eventually(
+        Duration::from_secs(10),
+        "the push reaches Alice's events",
+        async || {
+            let page: serde_json::Value = browser
+                .get(format!("{url}api/events"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["events"].as_array().unwrap().iter().any(|e| {
+                e["type"] == "message.added" && e["data"]["subject"] == "Pushed in the demo"
+            })
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,20 +80,12 @@ async fn a_page_may_load_nothing_but_its_own_stylesheet_and_be_framed_nowhere() 
         .unwrap()
         .to_owned();
     let page = response.text().await.unwrap();
-    let style = page
-        .split("<style>")
-        .nth(1)
-        .unwrap()
-        .split("</style>")
-        .next()
-        .unwrap();
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
     for directive in [
         "default-src 'none'",
         "frame-ancestors 'none'",
         "form-action 'self'",
         "base-uri 'none'",
-        &format!("style-src 'sha256-{hash}'"),
+        &format!("style-src {}", style_hash(&page)),
     ] {
         assert!(
             policy.contains(directive),
@@ -102,6 +94,59 @@ async fn a_page_may_load_nothing_but_its_own_stylesheet_and_be_framed_nowhere() 
     }
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     assert!(!policy.contains("img-src"), "no images: {policy}");
+    assert!(!policy.contains("script-src"), "no scripts: {policy}");
+}
+
+/// `'sha256-…'` of the `<style>` element of `page`.
+fn style_hash(page: &str) -> String {
+    let style = page
+        .split("<style>")
+        .nth(1)
+        .unwrap()
+        .split("</style>")
+        .next()
+        .unwrap();
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style))
+    )
+}
+
+#[tokio::test]
+async fn only_the_live_first_page_of_mail_runs_our_own_script_and_fetches_from_us() {
+    let app = TestApp::spawn().await;
+    app.google.add_user(ALICE, 3);
+    app.sign_in_ok(ALICE).await;
+
+    let live = app.get("/").await;
+    let search = app.get("/?q=subject:nothing").await;
+    let script = app.get("/static/live.js").await;
+
+    let live_policy = header(&live, "content-security-policy").unwrap().to_owned();
+    let search_policy = header(&search, "content-security-policy")
+        .unwrap()
+        .to_owned();
+    let hash = style_hash(&live.text().await.unwrap());
+    assert_eq!(
+        live_policy,
+        format!(
+            "default-src 'none'; style-src {hash}; script-src 'self'; connect-src 'self'; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        )
+    );
+    assert_eq!(
+        search_policy,
+        format!(
+            "default-src 'none'; style-src {hash}; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        )
+    );
+    assert_eq!(
+        header(&script, "content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'"),
+        "the script itself is not a page"
+    );
+    assert_eq!(header(&script, "x-content-type-options"), Some("nosniff"));
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 //! `auto_approve`, is the first user.
 
 mod approve;
-mod pages;
+/// Shared with the emulator's own pages (`control`).
+pub(crate) mod pages;
 mod request;
 
 use axum::extract::{RawQuery, State};

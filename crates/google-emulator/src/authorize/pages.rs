@@ -30,9 +30,13 @@ h1{font-size:1.5rem;font-weight:400;margin:.5rem 0 1rem}\
 ul{padding-left:1.2rem}li{margin:.4rem 0}label{display:block;margin:.4rem 0}\
 .buttons{display:flex;justify-content:flex-end;gap:.75rem;margin-top:1.5rem}\
 button{border-radius:20px;padding:.6rem 1.5rem;font-size:.95rem;border:1px solid #747775;background:#fff}\
-button.primary{background:#0b57d0;color:#fff;border-color:#0b57d0}code{word-break:break-all}";
+button.primary{background:#0b57d0;color:#fff;border-color:#0b57d0}code{word-break:break-all}\
+form.fields input,form.fields select,form.fields textarea{display:block;width:100%;box-sizing:border-box;\
+padding:.5rem;margin-top:.2rem;font:inherit}.notice{background:#e8f0fe;padding:.6rem 1rem;border-radius:8px}\
+.error{color:#b3261e}";
 
-fn page(title: &str, body: &str) -> String {
+/// A page in the emulator's Google look around `body` (trusted HTML).
+pub fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

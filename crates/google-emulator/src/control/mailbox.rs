@@ -35,22 +35,54 @@ pub fn routes() -> Router<Shared> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct NewMessage {
+pub(super) struct NewMessage {
     /// `Name <address>` or an address; default a fixed outside sender.
-    from: Option<String>,
+    pub from: Option<String>,
     /// Address list; default the mailbox owner.
-    to: Option<String>,
-    cc: Option<String>,
+    pub to: Option<String>,
+    pub cc: Option<String>,
     #[serde(default)]
-    subject: String,
+    pub subject: String,
     #[serde(default)]
-    body: String,
+    pub body: String,
     /// Default `["INBOX", "UNREAD"]`: new mail.
-    label_ids: Option<Vec<String>>,
+    pub label_ids: Option<Vec<String>>,
     /// An existing thread to reply in; default a new thread.
-    thread_id: Option<String>,
+    pub thread_id: Option<String>,
+}
+
+/// A message added to a mailbox.
+pub(super) struct Delivered {
+    pub id: String,
+    pub thread_id: String,
+    pub history_id: u64,
+}
+
+/// Adds `new` to `email`'s mailbox as arriving mail would: logged in its
+/// history, and notified to the topic when the mailbox is watched. Shared
+/// by the JSON route and the "deliver a message" page.
+pub(super) fn deliver(
+    shared: &Shared,
+    email: &str,
+    new: NewMessage,
+) -> Result<Delivered, (StatusCode, String)> {
+    let mut state = lock(shared);
+    let now_ms = state.clock.epoch_ms();
+    let Some(user) = state.user_by_email_mut(email) else {
+        return Err((StatusCode::NOT_FOUND, "no such user".to_owned()));
+    };
+    let message = build(user, new, now_ms).map_err(|reason| (StatusCode::BAD_REQUEST, reason))?;
+    let (id, thread_id) = (message.id.clone(), message.thread_id.clone());
+    let history_id = user.mailbox.add(message);
+    let user_id = user.id.clone();
+    watch::mailbox_changed(&mut state, &user_id);
+    Ok(Delivered {
+        id,
+        thread_id,
+        history_id,
+    })
 }
 
 /// 201 `{"id", "threadId", "historyId"}`.
@@ -63,23 +95,17 @@ async fn add_message(
         Ok(new) => new,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
-    let mut state = lock(&shared);
-    let now_ms = state.clock.epoch_ms();
-    let Some(user) = state.user_by_email_mut(&email) else {
-        return error(StatusCode::NOT_FOUND, "no such user");
-    };
-    let message = match build(user, new, now_ms) {
-        Ok(message) => message,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
-    };
-    let (id, thread_id) = (message.id.clone(), message.thread_id.clone());
-    let history_id = user.mailbox.add(message);
-    let user_id = user.id.clone();
-    watch::mailbox_changed(&mut state, &user_id);
-    json(
-        StatusCode::CREATED,
-        &json!({ "id": id, "threadId": thread_id, "historyId": history_id.to_string() }),
-    )
+    match deliver(&shared, &email, new) {
+        Ok(added) => json(
+            StatusCode::CREATED,
+            &json!({
+                "id": added.id,
+                "threadId": added.thread_id,
+                "historyId": added.history_id.to_string(),
+            }),
+        ),
+        Err((status, reason)) => error(status, &reason),
+    }
 }
 
 fn build(user: &mut User, new: NewMessage, now: i64) -> Result<Message, String> {

@@ -1,12 +1,12 @@
 //! `GET /`: the connect button, or the signed-in user's messages with search
-//! and paging.
+//! and paging; new mail joins the first page as it arrives ([`live`]).
 
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use mailgrant::gmail::{ListMessages, Message, MessageFormat};
 use serde::Deserialize;
 
-use super::{SignedIn, error_html};
+use super::{SignedIn, error_html, live};
 use crate::failure::Failure;
 use crate::html::{escape, layout, unescape, url_encode};
 use crate::state::{AUTHORIZE_PATH, AppState};
@@ -43,8 +43,16 @@ pub async fn home(
         return Html(layout("mailgrant", &body)).into_response();
     };
     let header = signed_in_header(&user, &query, notice);
-    let list = match message_list(&state, &user, &query).await {
-        Ok(list) => list,
+    // New mail belongs on the first page of all mail, not on a search or a
+    // later page.
+    let all_mail = query.q.as_deref().is_none_or(|q| q.trim().is_empty());
+    let live_after = if all_mail && query.page_token.is_none() {
+        live::starting_after(state.0.events.store().as_ref(), &user.session.user_id).await
+    } else {
+        None
+    };
+    let (list, live_after) = match message_list(&state, &user, &query).await {
+        Ok(list) => (list, live_after),
         // The grant is gone: straight back to consent (unless the user just
         // declined there, which shows the page with a reconnect button).
         Err(Failure::Reauthorize {
@@ -54,10 +62,13 @@ pub async fn home(
         }
         Err(Failure::Reauthorize {
             authorization_url, ..
-        }) => format!(
-            "<p class=\"error\">Your Gmail access has to be renewed.</p>\
-             <p><a class=\"button\" id=\"reconnect\" href=\"{}\">Reconnect Gmail</a></p>",
-            escape(authorization_url.as_str())
+        }) => (
+            format!(
+                "<p class=\"error\">Your Gmail access has to be renewed.</p>\
+                 <p><a class=\"button\" id=\"reconnect\" href=\"{}\">Reconnect Gmail</a></p>",
+                escape(authorization_url.as_str())
+            ),
+            None,
         ),
         // Said on the page (a client Google refuses, Google unreachable:
         // reconnecting would not help). A database or token endpoint outage
@@ -79,7 +90,13 @@ pub async fn home(
             return response;
         }
     };
-    Html(layout("mailgrant", &format!("{header}{list}"))).into_response()
+    let Some(after) = live_after else {
+        return Html(layout("mailgrant", &format!("{header}{list}"))).into_response();
+    };
+    let page = format!("{header}{}", live::around(after, &list));
+    let mut response = Html(layout("mailgrant", &page)).into_response();
+    response.extensions_mut().insert(live::policy());
+    response
 }
 
 fn signed_in_header(user: &SignedIn, query: &HomeQuery, notice: &str) -> String {

@@ -112,6 +112,7 @@ fn body_html(message: &Message, remote_images: bool) -> (String, PagePolicy) {
             .collect(),
         style_attributes: true,
         remote_images,
+        ..PagePolicy::default()
     };
     (body, policy)
 }

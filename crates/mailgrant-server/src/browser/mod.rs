@@ -4,6 +4,7 @@
 
 mod auth;
 mod home;
+mod live;
 mod message;
 
 use axum::Router;
@@ -101,6 +102,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/messages/{id}", get(message::message))
+        .route(live::SCRIPT_PATH, get(live::script))
         .route(AUTHORIZE_PATH, get(auth::authorize))
         .route(CALLBACK_PATH, get(auth::callback))
         .route("/logout", post(auth::logout))

@@ -1,9 +1,12 @@
 //! `serve`, `emulator` and `demo`: the long-running commands.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use google_emulator::{ClientRegistration, Emulator, EmulatorConfig, QuotaConfig, UserSeed};
+use google_emulator::{
+    ClientRegistration, Emulator, EmulatorConfig, PushSubscription, QuotaConfig, UserSeed,
+};
 use mailgrant::SecretString;
 use mailgrant::config::{ClientSecrets, GoogleEndpoints};
 use mailgrant::crypto::Keyring;
@@ -92,7 +95,7 @@ fn stream_settings(
                 .pubsub_audience
                 .unwrap_or_else(|| push_url(public_url).to_string()),
             service_account,
-            leeway: std::time::Duration::from_secs(60),
+            leeway: Duration::from_secs(60),
         });
     Ok(StreamSettings {
         topic: args.pubsub_topic,
@@ -226,13 +229,15 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         data_dir.path().join("mailgrant.db").display()
     ))
     .await?;
-    let app = App::build(Settings::new(
+    let mut settings = Settings::new(
         client_secrets,
         emulator_endpoints(&base)?,
         public_url.clone(),
         store,
         Arc::new(keys),
-    ))?;
+    );
+    settings.stream = demo_stream(&emulator, &base, &public_url)?;
+    let app = App::build(settings)?;
     let emulator_router = emulator.router();
     tokio::spawn(async move { axum::serve(emulator_listener, emulator_router).await });
     let users: Vec<String> = UserSeed::demo_users()
@@ -245,6 +250,46 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "  Google is emulated at {base}; demo users: {}.",
         users.join(", ")
     );
+    println!(
+        "  New mail is pushed to the signed-in page as it arrives: deliver one at {} or with \
+         curl -H 'Content-Type: application/json' -d '{{\"subject\": \"Hello\", \"body\": \"Hi\"}}' {base}/emulator/users/{}/messages",
+        Emulator::mail_page_url(&base),
+        users.first().map_or("alice@example.com", String::as_str),
+    );
     println!("  Press Ctrl-C to stop.");
     run_server(listener, app).await
+}
+
+/// The demo's topic, to which Gmail (the emulator) may publish.
+const DEMO_TOPIC: &str = "projects/mailgrant-emulator/topics/mailgrant-demo";
+const DEMO_SUBSCRIPTION: &str = "projects/mailgrant-emulator/subscriptions/mailgrant-demo";
+/// The service account the demo's pushes are signed for.
+const DEMO_PUSHER: &str = "mailgrant-demo@mailgrant-emulator.iam.gserviceaccount.com";
+
+/// Push in the demo as in production: the emulator's Gmail publishes to a
+/// topic whose subscription pushes to our `/pubsub/push`, with a token
+/// checked against the emulator's keys. A refused push is retried after a
+/// second, not Pub/Sub's default ten.
+fn demo_stream(
+    emulator: &Emulator,
+    base: &str,
+    public_url: &Url,
+) -> anyhow::Result<StreamSettings> {
+    let push_url = push_url(public_url);
+    emulator.create_topic(DEMO_TOPIC, true)?;
+    let mut subscription = PushSubscription::new(DEMO_SUBSCRIPTION, DEMO_TOPIC, push_url.as_str());
+    subscription.audience = Some(push_url.to_string());
+    subscription.service_account_email = Some(DEMO_PUSHER.to_owned());
+    subscription.min_backoff = Duration::from_secs(1);
+    emulator.create_push_subscription(subscription)?;
+    Ok(StreamSettings {
+        topic: Some(DEMO_TOPIC.to_owned()),
+        push: Some(PushSettings {
+            certs_url: Url::parse(&Emulator::jwks_url(base))?,
+            audience: push_url.to_string(),
+            service_account: DEMO_PUSHER.to_owned(),
+            leeway: Duration::from_secs(60),
+        }),
+        ..StreamSettings::default()
+    })
 }

@@ -114,6 +114,14 @@ impl Browser {
         }
     }
 
+    /// Signs `email` in to the app at `address` through an auto-approving
+    /// emulator, and waits for the signed-in home page.
+    pub async fn sign_in(&self, address: &str, email: &str) {
+        self.goto(&format!("{address}/oauth2/authorize?login_hint={email}"))
+            .await;
+        self.wait_for(Locator::Id("user")).await;
+    }
+
     pub async fn click(&self, locator: Locator<'_>) {
         self.wait_for(locator).await.click().await.unwrap();
     }

@@ -97,13 +97,7 @@ async fn an_html_mail_loads_nothing_remote_until_the_reader_asks_for_its_images(
     )
     .await;
     let id = mailbox_with_newsletter(&app, &tracker_base).await;
-    browser
-        .goto(&format!(
-            "{}/oauth2/authorize?login_hint={ALICE}",
-            app.address
-        ))
-        .await;
-    browser.wait_for(Locator::Id("user")).await;
+    browser.sign_in(&app.address, ALICE).await;
 
     // Act: read the mail.
     browser

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use url::Url;
 
-use crate::common::{API_KEY, TestApp, TestEmulator};
+use crate::common::{API_KEY, TestApp, TestEmulator, no_redirects};
 
 pub const TOPIC: &str = "projects/mailgrant-emulator/topics/gmail";
 pub const SERVICE_ACCOUNT: &str = "push@mailgrant-test.iam.gserviceaccount.com";
@@ -146,12 +146,50 @@ impl TestClock {
 /// Settings for an app that watches with [`TOPIC`] and accepts the
 /// emulator's pushes, delivering to `receiver`.
 pub fn watching(settings: &mut Settings, google: &TestEmulator, receiver: &Receiver) {
-    settings.stream.run = true;
-    settings.stream.topic = Some(TOPIC.to_owned());
-    settings.stream.push = Some(push_settings(settings, google));
+    pushed_to(settings, google);
     settings.stream.webhook = Some(receiver.target());
     settings.stream.poll_interval = Duration::from_secs(60);
     settings.api_keys = ApiKeys::parse(&[API_KEY.to_owned()]).unwrap();
+}
+
+/// Settings for an app that watches with [`TOPIC`] and accepts the
+/// emulator's pushes; without a webhook, its events are pulled.
+pub fn pushed_to(settings: &mut Settings, google: &TestEmulator) {
+    settings.stream.run = true;
+    settings.stream.topic = Some(TOPIC.to_owned());
+    settings.stream.push = Some(push_settings(settings, google));
+}
+
+/// An emulator with `email`'s mailbox and [`TOPIC`], and an app that
+/// watches with it ([`pushed_to`]), subscribed.
+pub async fn pushing_app(email: &str) -> (TestEmulator, TestApp) {
+    let google = TestEmulator::start().await;
+    google.add_user(email, 5);
+    google
+        .control(
+            "pubsub/topics",
+            json!({ "name": TOPIC, "gmailCanPublish": true }),
+        )
+        .await;
+    let app = TestApp::spawn_with(&google, CLIENT, |s| pushed_to(s, &google)).await;
+    subscribe(&google, &app, "app").await;
+    (google, app)
+}
+
+/// Until Gmail (the emulator at `base`) watches `email`'s mailbox, and a
+/// second more: Gmail notifies right after a watch, then at most once a
+/// second per user, dropping the rest (Google's push guide), so a change
+/// in that second would be pushed to no one.
+pub async fn wait_watched(base: &str, email: &str) {
+    let http = no_redirects(false);
+    let watch = format!("{base}/emulator/users/{email}/watch");
+    eventually(
+        Duration::from_secs(10),
+        "the mailbox is watched",
+        async || http.get(&watch).send().await.unwrap().status() == StatusCode::OK,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
 }
 
 pub fn push_settings(settings: &Settings, google: &TestEmulator) -> PushSettings {
