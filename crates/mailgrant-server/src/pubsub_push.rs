@@ -12,18 +12,25 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use mailgrant::events::PushOutcome;
-use mailgrant::pubsub::parse_push;
+use mailgrant::pubsub::{PushParseError, parse_push};
 use serde_json::json;
 
 use crate::state::AppState;
 
+/// Gmail's notifications are a few hundred bytes; Pub/Sub's messages are
+/// at most 10 MB, but nothing that large is ours.
+const MAX_BODY: usize = 64 * 1024;
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/pubsub/push", post(push))
+    Router::new().route(
+        "/pubsub/push",
+        post(push).layer(DefaultBodyLimit::max(MAX_BODY)),
+    )
 }
 
 async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -46,7 +53,13 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
         );
         return refusal(rejected.status(), &rejected.to_string());
     }
-    let message = match parse_push(&body) {
+    // Gmail's history ids are uint64s; none reaches i64::MAX, which is as
+    // far as the store keeps them.
+    let parsed = parse_push(&body).and_then(|message| match message.history_id {
+        id if i64::try_from(id).is_ok() => Ok(message),
+        id => Err(PushParseError::BadHistoryId(id.to_string())),
+    });
+    let message = match parsed {
         Ok(message) => message,
         Err(error) => {
             // Verified, so from our subscription, but not Gmail's shape:

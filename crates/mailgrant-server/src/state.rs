@@ -249,6 +249,7 @@ impl App {
         events_config.webhook = stream.webhook;
         events_config.webhook_max_age = stream.webhook_max_age;
         events_config.metrics = broker.metrics().clone();
+        events_config.sync_on_push = stream.run;
         if let Some(clock) = stream.clock {
             events_config.clock = clock;
         }

@@ -220,8 +220,8 @@ pub struct StreamArgs {
     /// How long the webhook delivery of an event is retried.
     #[arg(long, env = "MAILGRANT_WEBHOOK_MAX_AGE", default_value = "3d", value_parser = parse_duration)]
     webhook_max_age: Duration,
-    /// Do not watch, poll or deliver events in this process (no Gmail calls
-    /// of its own); pushes are still recorded, for replicas that do.
+    /// Do not watch, poll, sync or deliver events in this process; pushes it
+    /// receives are recorded and left to the replicas that do.
     #[arg(
         long,
         env = "MAILGRANT_NO_CHANGE_STREAM",

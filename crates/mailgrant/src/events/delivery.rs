@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use std::panic::AssertUnwindSafe;
+
+use futures::{FutureExt as _, StreamExt as _};
 use secrecy::ExposeSecret as _;
 
 use super::{Events, WebhookTarget, envelope, nap};
@@ -80,7 +82,14 @@ impl Events {
             futures::stream::iter(due)
                 .for_each_concurrent(CONCURRENCY, |event| {
                     let (this, target) = (self.clone(), target.clone());
-                    async move { this.deliver(&target, event).await }
+                    async move {
+                        let id = event.id;
+                        // Delivered again at the next look: at least once.
+                        let delivery = AssertUnwindSafe(this.deliver(&target, event));
+                        if delivery.catch_unwind().await.is_err() {
+                            tracing::error!(event = id, "webhook delivery panicked");
+                        }
+                    }
                 })
                 .await;
         }

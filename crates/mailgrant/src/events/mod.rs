@@ -22,9 +22,11 @@ mod schedule;
 mod sync;
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use secrecy::SecretString;
 use tokio::sync::{Notify, Semaphore};
 use url::Url;
@@ -76,6 +78,9 @@ pub struct EventsConfig {
     pub holder: String,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    /// Whether a push starts its sync in this process at once (`false`: it
+    /// is only recorded and scheduled, for the replicas running the stream).
+    pub sync_on_push: bool,
 }
 
 impl EventsConfig {
@@ -94,6 +99,7 @@ impl EventsConfig {
             holder: format!("replica-{:016x}", rand::random::<u64>()),
             clock: system_clock(),
             metrics,
+            sync_on_push: true,
         }
     }
 }
@@ -119,6 +125,9 @@ struct Inner {
     /// users must not open as many Gmail calls and database writes).
     sync_slots: Semaphore,
 }
+
+/// A push's sync that failed is tried again (by the schedule) this long after.
+const SYNC_RETRY_MS: i64 = 5_000;
 
 /// Syncs that pushes run at once in this process.
 const CONCURRENT_SYNCS: usize = 32;
@@ -222,11 +231,17 @@ impl Events {
         let Some(user) = self.inner.config.store.find_by_email(email).await? else {
             return Ok(PushOutcome::UnknownAddress);
         };
-        self.inner
-            .events
-            .note_push(&user.user_id, history_id, self.now())
+        let now = self.now();
+        let events = &self.inner.events;
+        events.note_push(&user.user_id, history_id, now).await?;
+        // A check once Gmail's notification gap is over, for the changes it
+        // did not notify (on whichever replica runs the schedule).
+        events
+            .schedule(&user.user_id, now + schedule::NOTIFICATION_GAP_MS + 500)
             .await?;
-        self.request_sync(&user.user_id);
+        if self.inner.config.sync_on_push {
+            self.request_sync(&user.user_id);
+        }
         Ok(PushOutcome::Recorded {
             user_id: user.user_id,
         })
@@ -247,10 +262,28 @@ impl Events {
         tokio::spawn(async move {
             loop {
                 let slot = this.inner.sync_slots.acquire().await;
-                let synced = this.sync_user(&user_id).await;
+                // A panic must not leave the user marked as syncing here
+                // for good.
+                let synced = AssertUnwindSafe(this.sync_user(&user_id))
+                    .catch_unwind()
+                    .await;
                 drop(slot);
-                if let Err(error) = synced {
-                    tracing::warn!(user = %user_id, %error, "mailbox sync failed; the schedule tries again");
+                let failed = match synced {
+                    Ok(Ok(())) => false,
+                    Ok(Err(error)) => {
+                        tracing::warn!(user = %user_id, %error, "mailbox sync failed; trying again in a few seconds");
+                        true
+                    }
+                    Err(_) => {
+                        tracing::error!(user = %user_id, "mailbox sync panicked; trying again in a few seconds");
+                        true
+                    }
+                };
+                if failed {
+                    let retry = this.now() + SYNC_RETRY_MS;
+                    if let Err(error) = this.inner.events.schedule(&user_id, retry).await {
+                        tracing::warn!(user = %user_id, %error, "could not schedule the sync's retry");
+                    }
                 }
                 let mut syncing = this.inner.syncing.lock().unwrap_or_else(|e| e.into_inner());
                 if !syncing.again.remove(&user_id) {

@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use std::panic::AssertUnwindSafe;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt as _, StreamExt as _};
 use serde_json::json;
 
 use super::{Events, nap};
@@ -25,6 +28,9 @@ const CLAIM_MS: i64 = 120_000;
 const CLAIM_BATCH: u32 = 256;
 /// Checks run at once in this process.
 const CONCURRENT_CHECKS: usize = 16;
+/// Gmail's notifications of one user are at least this far apart; the
+/// changes in between are not notified.
+pub(super) const NOTIFICATION_GAP_MS: i64 = 1_000;
 /// Watched mailboxes are polled when nothing came for this many intervals.
 pub(super) const SAFETY_NET_INTERVALS: i64 = 10;
 
@@ -48,7 +54,15 @@ impl Events {
             futures::stream::iter(claimed)
                 .for_each_concurrent(CONCURRENT_CHECKS, |state| {
                     let this = self.clone();
-                    async move { this.check(state).await }
+                    async move {
+                        let user_id = state.user_id.clone();
+                        // One user's panic must not stop everyone's schedule
+                        // (their check comes round again when its claim lapses).
+                        let check: BoxFuture<'_, ()> = Box::pin(this.check(state));
+                        if AssertUnwindSafe(check).catch_unwind().await.is_err() {
+                            tracing::error!(user = %user_id, "mailbox check panicked");
+                        }
+                    }
                 })
                 .await;
             if !full {
@@ -105,29 +119,70 @@ impl Events {
             // A new consent calls `connected` again.
             return Ok(now + SAFETY_NET_INTERVALS * self.interval_ms());
         }
-        if state.cursor.is_none() {
+        let started = state.cursor.is_none();
+        if started {
             // The stream starts from now.
             self.sync_user(user_id).await?;
         }
-        let was_watched = state.watch_status == WatchStatus::Watching;
+        let topic = self.inner.config.topic.clone();
+        // Pushes are expected only for a live watch with the topic in use.
+        let was_watched = topic.is_some()
+            && state.watch_status == WatchStatus::Watching
+            && state.watch_expires_at.is_some_and(|expires| expires > now);
         let mut watched = was_watched;
-        if let Some(topic) = self.inner.config.topic.clone()
+        if let Some(topic) = topic
             && watch_due(&state, now)
         {
-            watched = self.watch(user_id, &topic).await?;
+            watched = match self.watch(user_id, &topic, state.watch_status).await {
+                Ok(accepted) => accepted,
+                // Google did not answer (5xx, quota, network): poll this
+                // time, renew at the next check.
+                Err(error) => {
+                    tracing::warn!(user = %user_id, %error, "could not renew the Gmail watch; polling meanwhile");
+                    false
+                }
+            };
         }
-        // Changes made while no watch was in place were pushed to no one.
-        let newly_watched = watched && !was_watched;
-        let quiet_since = state.last_push_at.max(state.last_sync_at).unwrap_or(0);
-        let safety_net = now - quiet_since >= SAFETY_NET_INTERVALS * self.interval_ms();
-        if state.cursor.is_some() && (!watched || newly_watched || safety_net) {
+        if self.sync_due(&state, started, was_watched, watched, now) {
             self.sync_user(user_id).await?;
         }
         Ok(self.now() + self.jittered_interval_ms())
     }
 
+    /// Whether the check syncs (reads the history) after the watch.
+    fn sync_due(
+        &self,
+        state: &MailboxState,
+        started: bool,
+        was_watched: bool,
+        watched: bool,
+        now: i64,
+    ) -> bool {
+        // Changes made while no watch was in place were pushed to no one
+        // (also those between a new stream's start and its first watch).
+        let newly_watched = watched && !was_watched;
+        // A push recorded but not synced: its sync failed, or its replica
+        // died before committing.
+        let push_pending = match (state.pushed_history_id, state.cursor) {
+            (Some(pushed), Some(cursor)) => pushed > cursor,
+            _ => false,
+        };
+        // Gmail drops the notifications of a user's further changes within
+        // a second of one (push guide: "maximum notification rate of 1
+        // event/sec"): a push is followed by one sync after that second.
+        let after_push_second = state.last_push_at.is_some_and(|pushed| {
+            state
+                .last_sync_at
+                .is_none_or(|synced| synced < pushed + NOTIFICATION_GAP_MS)
+        });
+        let quiet_since = state.last_push_at.max(state.last_sync_at).unwrap_or(0);
+        let safety_net = now - quiet_since >= SAFETY_NET_INTERVALS * self.interval_ms();
+        (state.cursor.is_some() || started)
+            && (!watched || newly_watched || push_pending || after_push_second || safety_net)
+    }
+
     /// Watches the mailbox; `true` when Gmail accepted.
-    async fn watch(&self, user_id: &str, topic: &str) -> Result<bool, Error> {
+    async fn watch(&self, user_id: &str, topic: &str, before: WatchStatus) -> Result<bool, Error> {
         let request = WatchRequest {
             topic_name: topic.to_owned(),
             ..WatchRequest::default()
@@ -164,12 +219,11 @@ impl Events {
                     .set_watch(user_id, WatchStatus::Failed, None, Some(&why), self.now())
                     .await?;
                 metrics.watch_renewal("refused");
-                self.append(
-                    user_id,
-                    "watch.failed",
-                    json!({ "topic": topic, "error": why }),
-                )
-                .await?;
+                // Once when it starts failing, not at each hourly retry.
+                if before != WatchStatus::Failed {
+                    let data = json!({ "topic": topic, "error": why });
+                    self.append(user_id, "watch.failed", data).await?;
+                }
                 Ok(false)
             }
             Err(error) => {
