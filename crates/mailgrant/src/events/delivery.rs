@@ -40,23 +40,23 @@ impl Events {
         let mut depth_counted: Option<i64> = None;
         loop {
             let now = self.now();
-            if depth_counted.is_none_or(|at| now - at >= DEPTH_EVERY_MS) {
-                depth_counted = Some(now);
-                if let Ok(stats) = self.inner.events.outbox_stats(None).await {
-                    self.inner
-                        .config
-                        .metrics
-                        .outbox_depth
-                        .set(stats.pending as i64);
-                }
-            }
             match self
                 .inner
                 .leases
                 .try_acquire(LEASE, &holder, now, LEASE_MS)
                 .await
             {
-                Ok(true) => {}
+                Ok(true) => {
+                    // Counted by the replica that delivers (a scan of the
+                    // pending events, so not by every replica).
+                    if depth_counted.is_none_or(|at| now - at >= DEPTH_EVERY_MS) {
+                        depth_counted = Some(now);
+                        if let Ok(stats) = self.inner.events.outbox_stats(None).await {
+                            let depth = &self.inner.config.metrics.outbox_depth;
+                            depth.set(stats.pending as i64);
+                        }
+                    }
+                }
                 Ok(false) => {
                     // Another replica delivers; take over if it stops.
                     tokio::time::sleep(Duration::from_millis(LEASE_MS as u64 / 3)).await;

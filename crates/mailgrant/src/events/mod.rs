@@ -182,10 +182,18 @@ impl Events {
     pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
         let (scheduler, delivery) = (self.clone(), self.clone());
         tokio::spawn(async move {
-            if let Err(error) = scheduler.track_all().await {
-                tracing::warn!(%error, "could not list the stored users to track their mailboxes");
-            }
-            tokio::join!(scheduler.run_schedule(), delivery.run_delivery());
+            // Tracking the users stored before runs beside the loops: the
+            // tracked ones need not wait for a long list.
+            let untracked = async {
+                if let Err(error) = scheduler.track_all().await {
+                    tracing::warn!(%error, "could not list the stored users to track their mailboxes");
+                }
+            };
+            tokio::join!(
+                untracked,
+                scheduler.clone().run_schedule(),
+                delivery.run_delivery()
+            );
         })
     }
 
