@@ -146,6 +146,16 @@ fn serve_then<T>(
     taken.map_or_else(IntoResponse::into_response, answer)
 }
 
+/// A request body as Google reads it: none (or blanks) is the empty
+/// request, anything else must be the JSON of `T`.
+fn json_body<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_argument(format!("Invalid JSON payload received. {e}")))
+}
+
 fn ok(body: &impl Serialize) -> Result<Response, ApiError> {
     Ok(reply::json(StatusCode::OK, body))
 }

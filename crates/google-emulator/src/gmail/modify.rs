@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::method::Method;
 use super::render::{self, Format, Snapshot};
-use super::{ok, serve, user_mut, watch};
+use super::{json_body, ok, serve, user_mut, watch};
 use crate::mailbox::ModifyError;
 use crate::reply::ApiError;
 use crate::state::Shared;
@@ -44,13 +44,7 @@ pub async fn modify(
         &user_id,
         Method::MessagesModify,
         |state, access, _| {
-            let request: ModifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
-                ModifyRequest::default()
-            } else {
-                serde_json::from_slice(&body).map_err(|e| {
-                    ApiError::invalid_argument(format!("Invalid JSON payload received. {e}"))
-                })?
-            };
+            let request: ModifyRequest = json_body(&body)?;
             let mailbox = &mut user_mut(state, access)?.mailbox;
             let answer =
                 match mailbox.modify(&id, &request.add_label_ids, &request.remove_label_ids) {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::method::Method;
-use super::{ok, serve, user};
+use super::{json_body, ok, serve, user};
 use crate::PROJECT_ID;
 use crate::mailbox::HistoryRecord;
 use crate::pubsub::resource_id;
@@ -138,13 +138,7 @@ pub async fn watch(
         &user_id,
         Method::Watch,
         |state, access, _| {
-            let request: WatchRequest = if body.iter().all(u8::is_ascii_whitespace) {
-                WatchRequest::default()
-            } else {
-                serde_json::from_slice(&body).map_err(|e| {
-                    ApiError::invalid_argument(format!("Invalid JSON payload received. {e}"))
-                })?
-            };
+            let request: WatchRequest = json_body(&body)?;
             // `labelFilterBehavior` "replaces label_filter_action; if set,
             // label_filter_action is ignored" (discovery document).
             let behavior = match (&request.label_filter_behavior, &request.label_filter_action) {
